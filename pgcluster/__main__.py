@@ -1,0 +1,7 @@
+"""``python -m pgcluster``: the same as the ``pgcluster`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,55 @@
+"""The errors pgcluster raises.
+
+Every class derives from `psycopg.Error`, so code that already does
+``except psycopg.Error`` (or ``except psycopg.OperationalError`` around
+availability problems) keeps working when a `Pool` replaces a psycopg_pool
+pool or a `Cluster` replaces a `Pool`.
+
+- misuse of the API or bad input: `ProgrammingError` subclasses;
+- a server or a connection that cannot be had: `OperationalError`
+  subclasses (the ones a retry or a failover may cure).
+
+No message built here contains a password: connection strings are always
+shown through `pgcluster._conninfo.redact`.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import psycopg_pool
+
+__all__ = [
+    "ConfigurationError",
+    "Error",
+    "InvalidQueryError",
+    "PoolClosedError",
+    "PoolTimeoutError",
+    "UnavailableError",
+]
+
+
+class Error(psycopg.Error):
+    """Base class of every error raised by pgcluster itself."""
+
+
+class ConfigurationError(Error, psycopg.ProgrammingError):
+    """The pool or cluster was configured wrongly (missing or malformed DSN, bad option)."""
+
+
+class InvalidQueryError(Error, psycopg.ProgrammingError, TypeError):
+    """The statement given is not something that can be sent (None, bytes, empty, ...).
+
+    Also a `TypeError`, because most of these are values of the wrong type.
+    """
+
+
+class UnavailableError(Error, psycopg.OperationalError):
+    """A server or a connection could not be had: the errors a retry may cure."""
+
+
+class PoolClosedError(UnavailableError, psycopg_pool.PoolClosed):
+    """The pool was used after `close()`."""
+
+
+class PoolTimeoutError(UnavailableError, psycopg_pool.PoolTimeout):
+    """No connection could be had within the pool's timeout."""
