@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from .. import __version__
+
+# Each subcommand is a module here with ``register(subparsers)`` that adds its
+# parser and sets ``handler=`` (a function taking the parsed args, returning
+# the exit status). Add new subcommands to this tuple.
+_SUBCOMMANDS: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="A PostgreSQL primary/replica router for psycopg 3.",
     )
     parser.add_argument("--version", action="version", version=f"pgcluster {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _SUBCOMMANDS:
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(subparsers)
     return parser
 
 

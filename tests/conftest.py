@@ -1,0 +1,3 @@
+"""Shared pytest configuration: the real-PostgreSQL fixtures come from our own plugin."""
+
+pytest_plugins = ["pgcluster.testing.pytest_plugin"]
