@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 from . import errors
+from ._async.pool import AsyncPool
+from ._async.session import AsyncSession
+from ._result import Result
+from ._sync.pool import Pool
+from ._sync.session import Session
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__", "errors"]
+__all__ = [
+    "AsyncPool",
+    "AsyncSession",
+    "Pool",
+    "Result",
+    "Session",
+    "__version__",
+    "errors",
+]

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Generate pgcluster's sync modules from their async sources.
+
+The async code is the source of truth (``pgcluster/_async/*.py``); the sync
+twins (``pgcluster/_sync/*.py``) are generated, so the two can never drift.
+Run it after editing an async module; CI runs it with ``--check``, which
+fails when a generated file is stale.
+
+The conversion works on tokens, so comments and layout are kept:
+
+- ``async def`` / ``async with`` / ``async for`` lose ``async``, ``await`` goes;
+- names in `RENAMES` are replaced (in code, and as whole words in strings);
+- ``Awaitable[X]`` becomes ``X``;
+- in strings (docstrings), ``await`` and the ``async`` of ``async with`` go too;
+- a line ending in ``# sync: <code>`` is replaced by ``<code>`` (same indent);
+- a line ending in ``# async-only`` is left out.
+
+``__init__.py`` files are not converted: each package documents itself.
+
+    python tools/async_to_sync.py            # regenerate
+    python tools/async_to_sync.py --check    # exit 1 if anything is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import io
+import re
+import sys
+import tokenize
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_DIR = ROOT / "pgcluster" / "_async"
+TARGET_DIR = ROOT / "pgcluster" / "_sync"
+
+RENAMES = {
+    "AsyncCluster": "Cluster",
+    "AsyncConnection": "Connection",
+    "AsyncConnectionPool": "ConnectionPool",
+    "AsyncCursor": "Cursor",
+    "AsyncExitStack": "ExitStack",
+    "AsyncGenerator": "Generator",
+    "AsyncIterator": "Iterator",
+    "AsyncPool": "Pool",
+    "AsyncRowFactory": "RowFactory",
+    "AsyncServerCursor": "ServerCursor",
+    "AsyncSession": "Session",
+    "__aenter__": "__enter__",
+    "__aexit__": "__exit__",
+    "__aiter__": "__iter__",
+    "__anext__": "__next__",
+    "aclose": "close",
+    "aclosing": "closing",
+    "asleep": "sleep",
+    "asynccontextmanager": "contextmanager",
+    "enter_async_context": "enter_context",
+    "_async": "_sync",
+}
+
+# Names with no sync counterpart: left out of import lists.
+DROPPED_IMPORTS = frozenset({"Awaitable"})
+
+_SYNC_MARKER = re.compile(r"#\s*sync:\s?(?P<code>.*)$")
+_ASYNC_ONLY_MARKER = re.compile(r"#\s*async-only\s*$")
+_WORDS = re.compile(
+    r"\b(" + "|".join(map(re.escape, sorted(RENAMES, key=len, reverse=True))) + r")\b"
+)
+_PROSE_KEYWORDS = re.compile(r"\bawait\s+|\basync\s+(?=with\b|for\b|def\b)")
+
+
+def _sync_prose(text: str) -> str:
+    """Rename the names in a string and drop its ``await``/``async`` keywords."""
+    return _PROSE_KEYWORDS.sub("", _WORDS.sub(lambda m: RENAMES[m.group(1)], text))
+
+
+def header(source: Path) -> str:
+    rel = source.relative_to(ROOT).as_posix()
+    return (
+        f"# WARNING: generated from {rel} by tools/async_to_sync.py: do not edit.\n"
+        "# Edit the async source and run the tool again.\n"
+    )
+
+
+def convert(text: str) -> str:
+    """Return the sync twin of the async module *text*."""
+    lines = text.splitlines(keepends=True)
+    # Edits as (row, col_start, col_end, replacement); rows are 1-based like tokenize's.
+    edits: list[tuple[int, int, int, str]] = []
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    awaitable_closers: list[int] = []  # bracket depths at which an Awaitable[ was opened
+    depth = 0
+    in_import = False
+    for i, tok in enumerate(tokens):
+        (row, col), (end_row, end_col) = tok.start, tok.end
+        if tok.type == tokenize.NAME and tok.string in ("import", "from") and col == 0:
+            in_import = True
+        elif tok.type == tokenize.NEWLINE:
+            in_import = False
+        if in_import and tok.type == tokenize.NAME and tok.string in DROPPED_IMPORTS:
+            nxt, prev = tokens[i + 1], tokens[i - 1]
+            if nxt.string == ",":  # "A, Awaitable, B": drop "Awaitable, "
+                after = tokens[i + 2]
+                stop = after.start[1] if after.start[0] == row else nxt.end[1]
+                edits.append((row, col, stop, ""))
+            elif prev.string == "," and prev.start[0] == row:  # "A, Awaitable": drop ", Awaitable"
+                edits.append((row, prev.start[1], end_col, ""))
+            else:
+                raise ValueError(f"line {row}: cannot drop {tok.string!r} from this import")
+            continue
+        if tok.type == tokenize.NAME and tok.string in ("async", "await"):
+            nxt = tokens[i + 1]
+            if tok.string == "await" or nxt.string in ("def", "with", "for"):
+                # Drop the keyword and the blank up to the next token.
+                stop = nxt.start[1] if nxt.start[0] == row else end_col
+                edits.append((row, col, stop, ""))
+                continue
+        if tok.type == tokenize.NAME and tok.string == "Awaitable" and tokens[i + 1].string == "[":
+            edits.append((row, col, tokens[i + 1].end[1], ""))
+            awaitable_closers.append(depth + 1)
+            continue
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            if awaitable_closers and awaitable_closers[-1] == depth:
+                awaitable_closers.pop()
+                edits.append((row, col, end_col, ""))
+            depth -= 1
+        elif tok.type == tokenize.NAME and tok.string in RENAMES:
+            edits.append((row, col, end_col, RENAMES[tok.string]))
+        elif tok.type == tokenize.STRING and row == end_row:
+            new = _sync_prose(tok.string)
+            if new != tok.string:
+                edits.append((row, col, end_col, new))
+        elif tok.type == tokenize.STRING:
+            # A multi-line string (a docstring): rename whole words line by line.
+            for r in range(row, end_row + 1):
+                start = col if r == row else 0
+                stop = end_col if r == end_row else len(lines[r - 1])
+                segment = lines[r - 1][start:stop]
+                new = _sync_prose(segment)
+                if new != segment:
+                    edits.append((r, start, stop, new))
+        elif tok.type == tokenize.COMMENT and _ASYNC_ONLY_MARKER.search(tok.string):
+            edits.append((row, 0, len(lines[row - 1]), ""))
+        elif tok.type == tokenize.COMMENT and (match := _SYNC_MARKER.search(tok.string)):
+            indent = len(lines[row - 1]) - len(lines[row - 1].lstrip())
+            edits.append((row, indent, len(lines[row - 1].rstrip("\r\n")), match["code"]))
+
+    # Apply right to left on each line so earlier columns stay valid.
+    for row, start, stop, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        line = lines[row - 1]
+        lines[row - 1] = line[:start] + new + line[stop:]
+    return "".join(lines)
+
+
+def generate(source: Path) -> str:
+    text = source.read_text()
+    return header(source) + convert(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if a generated file is stale")
+    args = parser.parse_args(argv)
+
+    stale = 0
+    for source in sorted(SOURCE_DIR.glob("*.py")):
+        if source.name == "__init__.py":
+            continue
+        target = TARGET_DIR / source.name
+        expected = generate(source)
+        current = target.read_text() if target.exists() else ""
+        if current == expected:
+            continue
+        if args.check:
+            stale += 1
+            rel = target.relative_to(ROOT)
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    current.splitlines(keepends=True),
+                    expected.splitlines(keepends=True),
+                    f"{rel} (current)",
+                    f"{rel} (generated)",
+                )
+            )
+        else:
+            TARGET_DIR.mkdir(exist_ok=True)
+            target.write_text(expected)
+            print(f"generated {target.relative_to(ROOT)}")
+    if stale:
+        print(
+            f"\n{stale} generated file(s) stale: run python tools/async_to_sync.py", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
