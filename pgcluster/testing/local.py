@@ -1,0 +1,557 @@
+"""A real primary and streaming replicas, started from the server binaries on this machine.
+
+Each server is a ``postgres`` process started directly (not through
+``pg_ctl``), leading its own process group, so the harness knows its pid and
+can signal the whole group: stop it, kill it (a crashed machine), pause it
+(a hung server), resume it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+from psycopg.abc import Params
+
+from ._binaries import Account, HarnessError, find_bindir, server_account
+
+__all__ = ["LocalCluster", "LocalNode", "StopMode"]
+
+StopMode = Literal["smart", "fast", "immediate"]
+
+_STOP_SIGNALS: dict[str, signal.Signals] = {
+    "smart": signal.SIGTERM,
+    "fast": signal.SIGINT,
+    "immediate": signal.SIGQUIT,
+}
+
+HOST = "127.0.0.1"
+SUPERUSER = "postgres"
+_POLL = 0.05  # seconds between two checks of a condition
+_LOG_TAIL = 20
+
+# Fast and throwaway, but keeping synchronous_commit on: fsync=off survives a
+# process kill (the OS keeps written data), synchronous_commit=off would lose
+# commits already acknowledged, and failover tests count acknowledged writes.
+DEFAULT_SETTINGS: dict[str, str] = {
+    "listen_addresses": HOST,
+    "unix_socket_directories": "",
+    "max_connections": "100",
+    "shared_buffers": "16MB",
+    "fsync": "off",
+    "full_page_writes": "off",
+    "synchronous_commit": "on",
+    "wal_level": "replica",
+    "max_wal_senders": "10",
+    "wal_keep_size": "256MB",  # replicas never fall behind what the primary keeps
+    "hot_standby": "on",
+    "hot_standby_feedback": "on",
+    # A standby whose primary went away retries every 5 s by default: too slow for tests.
+    "wal_retrieve_retry_interval": "100ms",
+    # DSM files live in the data directory, so a killed server leaks nothing in /dev/shm.
+    "dynamic_shared_memory_type": "mmap",
+    "logging_collector": "off",
+}
+
+
+def _deadline_loop(timeout: float) -> Iterator[None]:
+    """Yield until *timeout* seconds have passed, pausing between iterations."""
+    deadline = time.monotonic() + timeout
+    while True:
+        yield
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(_POLL)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _conf_value(value: object) -> str:
+    """Quote a value for postgresql.conf (quoting is always allowed there)."""
+    if isinstance(value, bool):
+        value = "on" if value else "off"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tail(text: str, lines: int = _LOG_TAIL) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+class _Runner:
+    """Runs server programs from one bin directory, as the right OS account."""
+
+    def __init__(self, bindir: Path, account: Account | None) -> None:
+        self.bindir = bindir
+        self.account = account
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        if account is not None:
+            # Keep libpq from looking for root's ~/.pgpass and the like.
+            env.update(HOME=account.home, USER=account.name, LOGNAME=account.name)
+        self.env = env
+
+    def _user_kwargs(self) -> dict[str, Any]:
+        if self.account is None:
+            return {}
+        return {"user": self.account.uid, "group": self.account.gid, "extra_groups": []}
+
+    def check_reachable(self, path: Path) -> None:
+        """Raise `HarnessError` if the server account cannot enter *path* (a 0700 root dir, say)."""
+        if self.account is None:
+            return
+        for directory in [path, *path.parents]:
+            st = directory.stat()
+            if st.st_uid == self.account.uid:
+                ok = bool(st.st_mode & stat.S_IXUSR)
+            elif st.st_gid == self.account.gid:
+                ok = bool(st.st_mode & stat.S_IXGRP)
+            else:
+                ok = bool(st.st_mode & stat.S_IXOTH)
+            if not ok:
+                raise HarnessError(
+                    f"the servers run as OS user {self.account.name!r} (PostgreSQL refuses"
+                    f" root), which cannot enter {directory} (mode"
+                    f" {stat.S_IMODE(st.st_mode):04o}): choose a base_dir it can reach"
+                    f" or `chmod o+x {directory}`"
+                )
+
+    def chown(self, path: Path) -> None:
+        """Give *path* to the server account (when there is one)."""
+        if self.account is not None:
+            os.chown(path, self.account.uid, self.account.gid)
+
+    def run(self, program: str, *args: str, cwd: Path, timeout: float) -> None:
+        """Run a program to completion; raise `HarnessError` quoting its output on failure."""
+        cmd = [str(self.bindir / program), *args]
+        try:
+            done = subprocess.run(
+                cmd,
+                cwd=cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=timeout,
+                check=False,
+                **self._user_kwargs(),
+            )
+        except subprocess.TimeoutExpired as ex:
+            output = ex.output if isinstance(ex.output, str) else ""
+            raise HarnessError(
+                f"{' '.join(cmd)} did not finish within {timeout:g}s; its output:\n{_tail(output)}"
+            ) from None
+        if done.returncode != 0:
+            raise HarnessError(
+                f"{' '.join(cmd)} failed with exit code {done.returncode}; its output:\n"
+                f"{_tail(done.stdout)}"
+            )
+
+    def spawn(self, program: str, *args: str, cwd: Path, log_path: Path) -> subprocess.Popen[bytes]:
+        """Start a long-running program leading its own process group, logging to *log_path*."""
+        with open(log_path, "ab") as log:
+            return subprocess.Popen(
+                [str(self.bindir / program), *args],
+                cwd=cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # the postmaster leads a group we can signal
+                **self._user_kwargs(),
+            )
+
+
+class LocalNode:
+    """One PostgreSQL server of a `LocalCluster`: a primary or a streaming standby."""
+
+    def __init__(self, name: str, base_dir: Path, port: int, runner: _Runner) -> None:
+        self.name = name
+        self.host = HOST
+        self.port = port
+        self.base_dir = base_dir
+        self.data_dir = base_dir / "data"
+        self.log_path = base_dir / "server.log"
+        self._runner = runner
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._paused = False
+        self._killed = False  # killed and not restarted since: may leave shared memory behind
+
+    def __repr__(self) -> str:
+        state = "paused" if self._paused else "running" if self.is_running else "stopped"
+        return f"<LocalNode {self.name} {self.host}:{self.port} {state}>"
+
+    @property
+    def dsn(self) -> str:
+        """Keyword connection string for this server, as the superuser."""
+        return f"host={self.host} port={self.port} user={SUPERUSER} dbname=postgres"
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid, or None when the server is not running."""
+        return self._proc.pid if self.is_running and self._proc is not None else None
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the postmaster process is alive (a paused server is running)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def is_paused(self) -> bool:
+        return self._paused and self.is_running
+
+    def log_tail(self, lines: int = _LOG_TAIL) -> str:
+        """The last *lines* lines of the server log (for error messages)."""
+        try:
+            return _tail(self.log_path.read_text(errors="replace"), lines)
+        except OSError:
+            return "(no server log)"
+
+    def _fail(self, what: str) -> HarnessError:
+        return HarnessError(
+            f"{self.name} ({self._runner.bindir / 'postgres'} -D {self.data_dir}): {what};"
+            f" last lines of {self.log_path}:\n{self.log_tail()}"
+        )
+
+    # -- configuration -----------------------------------------------------
+
+    def _write_conf(self, settings: Mapping[str, object]) -> None:
+        """Append settings to postgresql.conf; later lines override earlier ones."""
+        lines = [f"{key} = {_conf_value(value)}" for key, value in settings.items()]
+        with open(self.data_dir / "postgresql.conf", "a") as f:
+            f.write("\n# pgcluster.testing\n" + "\n".join(lines) + "\n")
+
+    def _set_auto_conf(self, key: str, value: str) -> None:
+        """Set a setting in postgresql.auto.conf of a stopped server (what ALTER SYSTEM does)."""
+        path = self.data_dir / "postgresql.auto.conf"
+        old = path.read_text().splitlines() if path.exists() else []
+        kept = [line for line in old if not line.strip().startswith(f"{key} ")]
+        kept = [line for line in kept if not line.strip().startswith(f"{key}=")]
+        path.write_text("\n".join([*kept, f"{key} = {_conf_value(value)}"]) + "\n")
+        self._runner.chown(path)
+
+    # -- process control -----------------------------------------------------
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the server and wait until it accepts connections."""
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        """Start the server without waiting for it (see `wait_ready`)."""
+        if self.is_running:
+            raise HarnessError(f"{self.name} is already running (pid {self.pid})")
+        self._proc = self._runner.spawn(
+            "postgres", "-D", str(self.data_dir), cwd=self.base_dir, log_path=self.log_path
+        )
+        self._paused = False
+        self._killed = False
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the server accepts connections; raise `HarnessError` if it exits or stalls."""
+        last_error = ""
+        for _ in _deadline_loop(timeout):
+            if not self.is_running:
+                code = self._proc.returncode if self._proc is not None else None
+                raise self._fail(f"server exited with code {code} while starting")
+            try:
+                with psycopg.connect(self.dsn, connect_timeout=2):
+                    return
+            except psycopg.OperationalError as ex:
+                last_error = str(ex).strip()
+        raise self._fail(f"not accepting connections after {timeout:g}s (last error: {last_error})")
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, sig)
+
+    def stop(self, mode: StopMode = "fast", timeout: float = 30.0) -> None:
+        """Shut the server down (PostgreSQL's smart, fast or immediate mode) and wait for it.
+
+        If it has not exited within *timeout*, kill it and raise `HarnessError`.
+        """
+        if mode not in _STOP_SIGNALS:
+            raise ValueError(f"mode must be one of {sorted(_STOP_SIGNALS)}, not {mode!r}")
+        if self._proc is None or not self.is_running:
+            return
+        self.resume()  # a stopped process would never see the shutdown signal
+        with contextlib.suppress(ProcessLookupError):
+            self._proc.send_signal(_STOP_SIGNALS[mode])
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise self._fail(f"did not stop ({mode}) within {timeout:g}s; killed it") from None
+        # A postmaster gone leaves no orphan children, but make sure of it.
+        self._signal_group(signal.SIGKILL)
+
+    def kill(self) -> None:
+        """SIGKILL every process of the server at once: a crashed machine. `start` recovers it."""
+        if self._proc is None or not self.is_running:
+            return
+        self._signal_group(signal.SIGKILL)
+        self._proc.wait()
+        self._paused = False
+        self._killed = True
+
+    def pause(self) -> None:
+        """SIGSTOP every process of the server: a hung machine (connections hang, none fail)."""
+        if not self.is_running:
+            raise HarnessError(f"cannot pause {self.name}: it is not running")
+        self._signal_group(signal.SIGSTOP)
+        self._paused = True
+
+    def resume(self) -> None:
+        """SIGCONT every process of a paused server."""
+        if self.is_running:
+            self._signal_group(signal.SIGCONT)
+        self._paused = False
+
+    def release_shared_memory(self) -> None:
+        """Remove the SysV segment a killed server left behind (best effort).
+
+        A restart would reuse it, but a cluster torn down after a kill would
+        leak one segment per kill, and the kernel's limit is finite.
+        """
+        if not self._killed or self.is_running:
+            return
+        self._killed = False
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            shmid = lines[6].split()[1]
+        except (OSError, IndexError):
+            return
+        ipcrm = shutil.which("ipcrm")
+        if ipcrm is not None:
+            subprocess.run([ipcrm, "-m", shmid], capture_output=True, check=False)
+
+    # -- replication -----------------------------------------------------------
+
+    def promote(self, timeout: float = 30.0) -> None:
+        """Promote this standby to a primary; return once it accepts writes."""
+        self.execute("SELECT pg_promote(true, %s)", (max(1, int(timeout)),))
+        for _ in _deadline_loop(timeout):
+            if not self.in_recovery():
+                return
+        raise self._fail(f"still in recovery {timeout:g}s after pg_promote()")
+
+    def in_recovery(self) -> bool:
+        """Whether the server is a standby (``pg_is_in_recovery()``)."""
+        return bool(self.execute("SELECT pg_is_in_recovery()")[0][0])
+
+    def follow(self, primary: LocalNode, timeout: float = 30.0) -> None:
+        """Make this node stream from *primary* (after a failover, say) and wait until it does.
+
+        A running standby is re-pointed and reloaded. A stopped node, or a running
+        primary (which is stopped first), is started again as a standby of
+        *primary*; that only works if its WAL has not diverged (no pg_rewind here).
+        """
+        conninfo = f"host={primary.host} port={primary.port} user={SUPERUSER}"
+        if self.is_running and self.in_recovery():
+            query = sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo))
+            self.execute(query)
+            self.execute("SELECT pg_reload_conf()")
+        else:
+            self.stop()
+            self._set_auto_conf("primary_conninfo", conninfo)
+            signal_file = self.data_dir / "standby.signal"
+            signal_file.touch()
+            self._runner.chown(signal_file)
+            self.start(timeout)
+        primary.wait_streaming([self.name], timeout)
+
+    def wait_streaming(self, standbys: list[str], timeout: float = 30.0) -> None:
+        """Wait until this server's ``pg_stat_replication`` shows each named standby streaming."""
+        query = "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'"
+        missing = set(standbys)
+        for _ in _deadline_loop(timeout):
+            with contextlib.suppress(psycopg.OperationalError):
+                missing = set(standbys) - {row[0] for row in self.execute(query)}
+            if not missing:
+                return
+        raise self._fail(
+            f"standby {', '.join(sorted(missing))} not streaming from it after {timeout:g}s"
+        )
+
+    def current_lsn(self) -> str:
+        """The primary's current WAL write position (``pg_current_wal_lsn()``)."""
+        return str(self.execute("SELECT pg_current_wal_lsn()::text")[0][0])
+
+    def wait_replayed(self, lsn: str, timeout: float = 30.0) -> None:
+        """Wait until this standby has replayed WAL up to *lsn*."""
+        query = "SELECT coalesce(pg_last_wal_replay_lsn() >= %s::pg_lsn, false)"
+        for _ in _deadline_loop(timeout):
+            with contextlib.suppress(psycopg.OperationalError):
+                if self.execute(query, (lsn,))[0][0]:
+                    return
+        raise self._fail(f"has not replayed up to {lsn} after {timeout:g}s")
+
+    # -- conveniences for tests -----------------------------------------------
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        """Open an autocommit connection to this server; *kwargs* go to `psycopg.connect`."""
+        kwargs.setdefault("autocommit", True)
+        kwargs.setdefault("connect_timeout", 10)
+        return psycopg.connect(self.dsn, **kwargs)
+
+    def execute(
+        self, query: str | sql.SQL | sql.Composed, params: Params | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement on a new connection; return its rows ([] if none)."""
+        with self.connect() as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description is not None else []
+
+
+class LocalCluster:
+    """A primary and *replicas* streaming hot standbys on free 127.0.0.1 ports.
+
+    Use it as a context manager (or call `start` and `stop`): everything lives
+    in a temporary directory that is removed, and every server killed, on exit.
+    *settings* add to or override the postgresql.conf settings of every node.
+    """
+
+    def __init__(
+        self,
+        replicas: int = 2,
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+        settings: Mapping[str, object] | None = None,
+        ready_timeout: float = 60.0,
+    ) -> None:
+        if replicas < 0:
+            raise ValueError("replicas must be >= 0")
+        self.replica_count = replicas
+        self.base_dir = base_dir
+        self.settings: dict[str, object] = {**DEFAULT_SETTINGS, **(settings or {})}
+        self.ready_timeout = ready_timeout
+        self.root: Path | None = None
+        self.primary: LocalNode
+        self.replicas: list[LocalNode] = []
+        self._atexit: Callable[[], None] | None = None
+
+    @property
+    def nodes(self) -> list[LocalNode]:
+        """The primary, then the replicas."""
+        return [self.primary, *self.replicas] if self.root is not None else []
+
+    def __enter__(self) -> LocalCluster:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<LocalCluster {self.nodes!r}>"
+
+    def start(self) -> None:
+        """Create and start every node; return once each replica is streaming."""
+        if self.root is not None:
+            raise HarnessError("this LocalCluster is already started")
+        runner = _Runner(find_bindir(), server_account())
+        runner.check_reachable(Path(self.base_dir or tempfile.gettempdir()))
+        self.root = Path(tempfile.mkdtemp(prefix="pgcluster-", dir=self.base_dir))
+        # Registered first, so even a half-started cluster is cleaned up on exit.
+        self._atexit = self.stop
+        atexit.register(self._atexit)
+        try:
+            self._start(runner, self.root)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _new_node(self, name: str, runner: _Runner, root: Path) -> LocalNode:
+        node_dir = root / name
+        node_dir.mkdir()
+        runner.chown(node_dir)
+        node = LocalNode(name, node_dir, _free_port(), runner)
+        node.log_path.touch()
+        runner.chown(node.log_path)
+        return node
+
+    def _start(self, runner: _Runner, root: Path) -> None:
+        runner.chown(root)
+        timeout = self.ready_timeout
+        self.primary = primary = self._new_node("primary", runner, root)
+        self.replicas = [
+            self._new_node(f"replica{i}", runner, root) for i in range(1, self.replica_count + 1)
+        ]
+        runner.run(
+            "initdb",
+            *("-D", str(primary.data_dir), "-U", SUPERUSER, "--auth=trust"),
+            *("-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"),
+            cwd=primary.base_dir,
+            timeout=timeout,
+        )
+        primary._write_conf({**self.settings, "port": primary.port, "cluster_name": "primary"})
+        primary.start(timeout)
+
+        # One base backup per replica (cheap on a fresh cluster); each gets its own
+        # primary_conninfo (-R) and then its own port and name.
+        for replica in self.replicas:
+            runner.run(
+                "pg_basebackup",
+                *("-h", HOST, "-p", str(primary.port), "-U", SUPERUSER),
+                *("-D", str(replica.data_dir), "-R", "-X", "stream", "-c", "fast", "-N"),
+                cwd=replica.base_dir,
+                timeout=timeout,
+            )
+            replica._write_conf({"port": replica.port, "cluster_name": replica.name})
+            replica.spawn()
+        for replica in self.replicas:
+            replica.wait_ready(timeout)
+        primary.wait_streaming([r.name for r in self.replicas], timeout)
+
+    def stop(self) -> None:
+        """Kill every server (paused ones too) and remove the temporary directory."""
+        if self._atexit is not None:
+            atexit.unregister(self._atexit)
+            self._atexit = None
+        if self.root is None:
+            return
+        for node in self.nodes if hasattr(self, "primary") else []:
+            # Immediate shutdown is quick and, unlike SIGKILL, frees shared memory.
+            with contextlib.suppress(HarnessError):
+                node.stop("immediate", timeout=10)
+            node.release_shared_memory()
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root = None
+
+    def wait_replicated(self, timeout: float = 30.0, *, primary: LocalNode | None = None) -> None:
+        """Wait until every running standby has replayed the primary's current WAL position.
+
+        *primary* defaults to the node started as primary; pass the promoted one
+        after a failover. Paused nodes and nodes that are not standbys are skipped.
+        """
+        primary = primary or self.primary
+        lsn = primary.current_lsn()
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            if node is primary or not node.is_running or node.is_paused:
+                continue
+            if node.in_recovery():
+                node.wait_replayed(lsn, max(0.0, deadline - time.monotonic()))

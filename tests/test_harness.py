@@ -1,0 +1,175 @@
+"""The test harness against real servers: what a test written with it can rely on."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import psycopg.errors
+import pytest
+
+from pgcluster.testing import HarnessError, LocalCluster, find_bindir
+
+
+def _table() -> str:
+    """A table name of this test's own, so tests sharing `local_cluster` never collide."""
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+def test_each_node_reports_its_own_name(local_cluster: LocalCluster) -> None:
+    assert [n.name for n in local_cluster.nodes] == ["primary", "replica1", "replica2"]
+    for node in local_cluster.nodes:
+        assert node.execute("SELECT current_setting('cluster_name')") == [(node.name,)]
+        assert f"port={node.port}" in node.dsn
+        assert node.host == "127.0.0.1"
+        assert node.data_dir.is_dir()
+
+
+def test_replicas_are_hot_standbys_of_the_primary(local_cluster: LocalCluster) -> None:
+    assert not local_cluster.primary.in_recovery()
+    assert all(r.in_recovery() for r in local_cluster.replicas)
+    streaming = local_cluster.primary.execute(
+        "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'"
+    )
+    assert sorted(row[0] for row in streaming) == ["replica1", "replica2"]
+
+
+def test_a_row_written_on_the_primary_reaches_every_replica(local_cluster: LocalCluster) -> None:
+    table = _table()
+    local_cluster.primary.execute(f"CREATE TABLE {table} AS SELECT 42 AS answer")
+    local_cluster.wait_replicated(timeout=10)
+    for replica in local_cluster.replicas:
+        assert replica.execute(f"SELECT answer FROM {table}") == [(42,)]
+    local_cluster.primary.execute(f"DROP TABLE {table}")
+
+
+def test_a_write_on_a_replica_fails_read_only(local_cluster: LocalCluster) -> None:
+    for replica in local_cluster.replicas:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction) as info:
+            replica.execute(f"CREATE TABLE {_table()} (id int)")
+        assert info.value.sqlstate == "25006"
+
+
+@pytest.mark.destructive
+def test_kill_refuses_connections_and_start_brings_the_node_back(
+    fresh_cluster: LocalCluster,
+) -> None:
+    replica = fresh_cluster.replicas[0]
+    replica.kill()
+    assert not replica.is_running
+    assert replica.pid is None
+    with pytest.raises(psycopg.OperationalError):
+        replica.connect(connect_timeout=2)
+
+    replica.start(timeout=30)
+    assert replica.is_running
+    fresh_cluster.primary.wait_streaming([replica.name], timeout=30)
+    fresh_cluster.primary.execute("CREATE TABLE after_restart AS SELECT 1 AS x")
+    fresh_cluster.wait_replicated(timeout=10)
+    assert replica.execute("SELECT x FROM after_restart") == [(1,)]
+
+
+@pytest.mark.destructive
+def test_a_killed_primary_restarts_with_its_acknowledged_writes(
+    fresh_cluster: LocalCluster,
+) -> None:
+    primary = fresh_cluster.primary
+    primary.execute("CREATE TABLE acked (id int)")
+    primary.execute("INSERT INTO acked SELECT generate_series(1, 100)")
+    primary.kill()
+    primary.start(timeout=30)
+    assert primary.execute("SELECT count(*) FROM acked") == [(100,)]
+
+
+@pytest.mark.destructive
+def test_pause_makes_clients_time_out_and_resume_brings_it_back(
+    fresh_cluster: LocalCluster,
+) -> None:
+    replica = fresh_cluster.replicas[0]
+    replica.pause()
+    assert replica.is_running
+    assert replica.is_paused
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError):
+        replica.connect(connect_timeout=2)  # the kernel accepts; nobody answers
+    assert time.monotonic() - started < 10
+
+    replica.resume()
+    assert replica.execute("SELECT 1") == [(1,)]
+
+
+@pytest.mark.destructive
+def test_promote_then_the_other_replica_follows_the_new_primary(
+    fresh_cluster: LocalCluster,
+) -> None:
+    new_primary, other = fresh_cluster.replicas
+    fresh_cluster.primary.stop()
+    new_primary.promote()
+    assert not new_primary.in_recovery()
+    new_primary.execute("CREATE TABLE after_failover AS SELECT 'written' AS v")
+
+    other.follow(new_primary, timeout=30)
+    fresh_cluster.wait_replicated(timeout=10, primary=new_primary)
+    assert other.in_recovery()
+    assert other.execute("SELECT v FROM after_failover") == [("written",)]
+
+
+@pytest.mark.destructive
+def test_stop_modes_and_restart(fresh_cluster: LocalCluster) -> None:
+    replica = fresh_cluster.replicas[1]
+    for mode in ("smart", "fast", "immediate"):
+        replica.stop(mode)
+        assert not replica.is_running
+        replica.start()
+        assert replica.execute("SELECT 1") == [(1,)]
+
+
+def test_exit_removes_the_directory_and_every_server() -> None:
+    with LocalCluster(replicas=1) as cluster:
+        root = cluster.root
+        assert root is not None
+        assert root.is_dir()
+        nodes = cluster.nodes
+        nodes[1].pause()  # a paused server must not survive the exit either
+    assert not root.exists()
+    assert not any(node.is_running for node in nodes)
+
+
+def test_exit_after_a_failing_test_still_cleans_up() -> None:
+    cluster = LocalCluster(replicas=0)
+    roots: list[Path | None] = []
+
+    def failing_test() -> None:
+        with cluster:
+            roots.append(cluster.root)
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        failing_test()
+    assert not cluster.primary.is_running
+    assert roots[0] is not None
+    assert not roots[0].exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the servers as another user")
+def test_a_base_dir_the_server_user_cannot_enter_is_named(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    with pytest.raises(HarnessError, match="cannot enter"):
+        LocalCluster(replicas=0, base_dir=private).start()
+    assert list(private.iterdir()) == []
+
+
+def test_missing_binaries_raise_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PG_BIN", str(tmp_path))
+    with pytest.raises(
+        HarnessError, match=r"does not contain postgres.*apt-get install postgresql"
+    ):
+        find_bindir()
+    with pytest.raises(HarnessError, match="PG_BIN"):
+        LocalCluster(replicas=0).start()
