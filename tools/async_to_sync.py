@@ -27,13 +27,28 @@ import argparse
 import difflib
 import io
 import re
+import subprocess
 import sys
 import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIR = ROOT / "pgcluster" / "_async"
-TARGET_DIR = ROOT / "pgcluster" / "_sync"
+
+
+def pairs() -> list[tuple[Path, Path]]:
+    """Every (async source, sync target): the package's _async/ modules, and the
+    tests written as ``test_*_async.py`` (their twin drops the suffix)."""
+    package = [
+        (source, ROOT / "pgcluster" / "_sync" / source.name)
+        for source in sorted((ROOT / "pgcluster" / "_async").glob("*.py"))
+        if source.name != "__init__.py"
+    ]
+    tests = [
+        (source, source.with_name(source.name.removesuffix("_async.py") + ".py"))
+        for source in sorted((ROOT / "tests").glob("test_*_async.py"))
+    ]
+    return package + tests
+
 
 RENAMES = {
     "AsyncCluster": "Cluster",
@@ -45,6 +60,7 @@ RENAMES = {
     "AsyncIterator": "Iterator",
     "AsyncPool": "Pool",
     "AsyncRowFactory": "RowFactory",
+    "AsyncRowStream": "RowStream",
     "AsyncServerCursor": "ServerCursor",
     "AsyncSession": "Session",
     "__aenter__": "__enter__",
@@ -143,8 +159,11 @@ def convert(text: str) -> str:
                 if new != segment:
                     edits.append((r, start, stop, new))
         elif tok.type == tokenize.COMMENT and _ASYNC_ONLY_MARKER.search(tok.string):
+            # The whole line goes: forget the edits already made inside it.
+            edits = [edit for edit in edits if edit[0] != row]
             edits.append((row, 0, len(lines[row - 1]), ""))
         elif tok.type == tokenize.COMMENT and (match := _SYNC_MARKER.search(tok.string)):
+            edits = [edit for edit in edits if edit[0] != row]
             indent = len(lines[row - 1]) - len(lines[row - 1].lstrip())
             edits.append((row, indent, len(lines[row - 1].rstrip("\r\n")), match["code"]))
 
@@ -155,9 +174,21 @@ def convert(text: str) -> str:
     return "".join(lines)
 
 
-def generate(source: Path) -> str:
-    text = source.read_text()
-    return header(source) + convert(text)
+def generate(source: Path, target: Path) -> str:
+    """The sync twin of *source*, formatted as ruff formats the rest of the code."""
+    converted = header(source) + convert(source.read_text())
+    # Dropping "await" shortens lines: let the formatter re-join what now fits.
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(target), "-"],
+        input=converted,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"ruff format failed on the twin of {source}:\n{result.stderr}")
+    return result.stdout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,11 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stale = 0
-    for source in sorted(SOURCE_DIR.glob("*.py")):
-        if source.name == "__init__.py":
-            continue
-        target = TARGET_DIR / source.name
-        expected = generate(source)
+    for source, target in pairs():
+        expected = generate(source, target)
         current = target.read_text() if target.exists() else ""
         if current == expected:
             continue
@@ -186,7 +214,6 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         else:
-            TARGET_DIR.mkdir(exist_ok=True)
             target.write_text(expected)
             print(f"generated {target.relative_to(ROOT)}")
     if stale:

@@ -25,6 +25,7 @@ from .._tx import TxOptions, backoff_delays, is_retryable
 from ..errors import ConfigurationError, PoolClosedError, PoolTimeoutError
 from .session import (
     DEFAULT_BATCH_SIZE,
+    AsyncRowStream,
     AsyncSession,
     Params,
     execute,
@@ -162,7 +163,7 @@ class AsyncPool:
 
     async def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncRowStream:
         """Yield the rows of *query* from a server-side cursor, *batch_size* per round trip.
 
         Leaving the loop early closes the cursor and returns the connection

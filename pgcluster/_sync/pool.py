@@ -27,6 +27,7 @@ from .._tx import TxOptions, backoff_delays, is_retryable
 from ..errors import ConfigurationError, PoolClosedError, PoolTimeoutError
 from .session import (
     DEFAULT_BATCH_SIZE,
+    RowStream,
     Session,
     Params,
     execute,
@@ -164,7 +165,7 @@ class Pool:
 
     def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
-    ) -> Iterator[Any]:
+    ) -> RowStream:
         """Yield the rows of *query* from a server-side cursor, *batch_size* per round trip.
 
         Leaving the loop early closes the cursor and returns the connection
@@ -270,9 +271,7 @@ class Pool:
     # -- internals ----------------------------------------------------------
 
     @contextmanager
-    def _connection(
-        self, timeout: float | None = None
-    ) -> Iterator[Connection[Any]]:
+    def _connection(self, timeout: float | None = None) -> Iterator[Connection[Any]]:
         """A pooled connection in autocommit, as `query()` and `task()` use it."""
         self._ensure_open()
         try:
