@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import psycopg.errors
 import pytest
 
-from pgcluster.testing import HarnessError, LocalCluster, find_bindir
+from pgcluster.testing import HarnessError, LocalCluster, TcpProxy, find_bindir
+
+
+@pytest.fixture
+def proxy(local_cluster: LocalCluster) -> Iterator[TcpProxy]:
+    """A proxy in front of the shared primary."""
+    with TcpProxy(local_cluster.primary.host, local_cluster.primary.port) as proxy:
+        yield proxy
 
 
 def _table() -> str:
@@ -173,3 +183,85 @@ def test_missing_binaries_raise_a_clear_error(
         find_bindir()
     with pytest.raises(HarnessError, match="PG_BIN"):
         LocalCluster(replicas=0).start()
+
+
+def test_proxy_forwards_traffic(proxy: TcpProxy, local_cluster: LocalCluster) -> None:
+    dsn = proxy.dsn(local_cluster.primary)
+    assert f"port={proxy.port}" in dsn
+    assert "user=postgres" in dsn
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT current_setting('cluster_name')").fetchall() == [("primary",)]
+        assert conn.execute("SELECT repeat('x', 1000000)").fetchall() == [("x" * 1000000,)]
+
+
+def test_proxy_cut_fails_open_and_new_connections_fast(
+    proxy: TcpProxy, local_cluster: LocalCluster
+) -> None:
+    conn = psycopg.connect(proxy.dsn(local_cluster.primary), autocommit=True)
+    conn.execute("SELECT 1")
+    proxy.cut()
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError):
+        conn.execute("SELECT 1")
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(proxy.dsn(local_cluster.primary), connect_timeout=10)
+    assert time.monotonic() - started < 2  # failed at once, not by a timeout
+    conn.close()
+
+    proxy.restore()
+    with psycopg.connect(proxy.dsn(local_cluster.primary)) as conn:
+        assert conn.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_proxy_blackhole_makes_a_new_connection_hang_until_its_timeout(
+    proxy: TcpProxy, local_cluster: LocalCluster
+) -> None:
+    proxy.blackhole()
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(proxy.dsn(local_cluster.primary), connect_timeout=2)
+    elapsed = time.monotonic() - started
+    assert 1.9 <= elapsed < 10  # hung for the client's own timeout, then failed
+
+    proxy.restore()
+    with psycopg.connect(proxy.dsn(local_cluster.primary)) as conn:
+        assert conn.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_proxy_blackhole_holds_an_open_connections_query_until_restore(
+    proxy: TcpProxy, local_cluster: LocalCluster
+) -> None:
+    with psycopg.connect(proxy.dsn(local_cluster.primary), autocommit=True) as conn:
+        proxy.blackhole()
+        rows: list[tuple[int]] = []
+        query = threading.Thread(target=lambda: rows.extend(conn.execute("SELECT 7").fetchall()))
+        query.start()
+        query.join(0.5)
+        assert query.is_alive()  # no answer while partitioned
+        proxy.restore()
+        query.join(10)
+        assert rows == [(7,)]
+
+
+def test_proxy_delay_adds_latency_and_restore_removes_it(
+    proxy: TcpProxy, local_cluster: LocalCluster
+) -> None:
+    with psycopg.connect(proxy.dsn(local_cluster.primary), autocommit=True) as conn:
+        proxy.delay(0.2)
+        started = time.monotonic()
+        conn.execute("SELECT 1")
+        assert time.monotonic() - started >= 0.2
+        proxy.restore()
+        started = time.monotonic()
+        conn.execute("SELECT 1")
+        assert time.monotonic() - started < 0.2
+
+
+def test_proxy_close_stops_listening(local_cluster: LocalCluster) -> None:
+    with TcpProxy(local_cluster.primary.host, local_cluster.primary.port) as proxy:
+        conn = psycopg.connect(proxy.dsn(local_cluster.primary))
+    with pytest.raises(psycopg.OperationalError):
+        conn.execute("SELECT 1")
+    conn.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((proxy.host, proxy.port), timeout=2).close()

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from ._binaries import HarnessError, find_bindir
 from .local import LocalCluster, LocalNode, StopMode
+from .proxy import TcpProxy
 
 __all__ = [
     "HarnessError",
     "LocalCluster",
     "LocalNode",
     "StopMode",
+    "TcpProxy",
     "find_bindir",
 ]
