@@ -173,6 +173,13 @@ def test_a_base_dir_the_server_user_cannot_enter_is_named(tmp_path: Path) -> Non
     assert list(private.iterdir()) == []
 
 
+def test_a_server_that_cannot_start_is_reported_with_its_log() -> None:
+    cluster = LocalCluster(replicas=0, settings={"shared_buffers": "lots"}, ready_timeout=20)
+    with pytest.raises(HarnessError, match=r"(?s)primary.*exited.*shared_buffers"):
+        cluster.start()
+    assert cluster.root is None  # cleaned up all the same
+
+
 def test_missing_binaries_raise_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -444,14 +444,25 @@ class LocalCluster:
         self.settings: dict[str, object] = {**DEFAULT_SETTINGS, **(settings or {})}
         self.ready_timeout = ready_timeout
         self.root: Path | None = None
-        self.primary: LocalNode
-        self.replicas: list[LocalNode] = []
+        self._nodes: list[LocalNode] = []  # primary first; kept after stop for inspection
         self._atexit: Callable[[], None] | None = None
 
     @property
     def nodes(self) -> list[LocalNode]:
         """The primary, then the replicas."""
-        return [self.primary, *self.replicas] if self.root is not None else []
+        return list(self._nodes)
+
+    @property
+    def primary(self) -> LocalNode:
+        """The node started as primary (after a promotion, not necessarily the primary now)."""
+        if not self._nodes:
+            raise HarnessError("the LocalCluster is not started")
+        return self._nodes[0]
+
+    @property
+    def replicas(self) -> list[LocalNode]:
+        """The nodes started as standbys, in order: replica1, replica2, ..."""
+        return self._nodes[1:]
 
     def __enter__(self) -> LocalCluster:
         self.start()
@@ -496,10 +507,10 @@ class LocalCluster:
     def _start(self, runner: _Runner, root: Path) -> None:
         runner.chown(root)
         timeout = self.ready_timeout
-        self.primary = primary = self._new_node("primary", runner, root)
-        self.replicas = [
-            self._new_node(f"replica{i}", runner, root) for i in range(1, self.replica_count + 1)
-        ]
+        names = ["primary", *(f"replica{i}" for i in range(1, self.replica_count + 1))]
+        for name in names:
+            self._nodes.append(self._new_node(name, runner, root))
+        primary = self.primary
         runner.run(
             "initdb",
             *("-D", str(primary.data_dir), "-U", SUPERUSER, "--auth=trust"),
@@ -533,7 +544,7 @@ class LocalCluster:
             self._atexit = None
         if self.root is None:
             return
-        for node in self.nodes if hasattr(self, "primary") else []:
+        for node in self._nodes:
             # Immediate shutdown is quick and, unlike SIGKILL, frees shared memory.
             with contextlib.suppress(HarnessError):
                 node.stop("immediate", timeout=10)
