@@ -1,0 +1,26 @@
+"""The statement classifier: does a SQL string go to the primary or to a replica?
+
+    >>> from pgcluster.classifier import classify
+    >>> classify("SELECT nextval('s')")
+    Route(target=<Target.PRIMARY: 'primary'>, reason="calls nextval(), which advances a sequence", session=False)
+
+Layout:
+
+- `_route`: `Target`, `Route`, `Policy` (which owns the LRU cache);
+- `_classify`: `classify()`: input checks, cache, hints, parse or scan;
+- `_analyze`: the leading keyword from sqlglot's tokens, then SHOW / EXPLAIN /
+  COPY by their tokens and reads by their parsed tree;
+- `_rules`: the table of statements decided by their leading keyword;
+- `_knowledge`: what is known of functions and relations (curated lists);
+- `_builtin_functions`: volatility of PostgreSQL's functions, generated from
+  ``pg_proc`` by ``tools/gen_builtin_functions.py``;
+- `_scan`: the linear token scan for statements too large to parse;
+- `_sqlglot`: the only module that talks to sqlglot (and silences its logger).
+"""
+
+from __future__ import annotations
+
+from ._classify import classify
+from ._route import Policy, Route, Target
+
+__all__ = ["Policy", "Route", "Target", "classify"]

@@ -1,0 +1,337 @@
+"""Classification of one string of normal size: tokens first, the tree when needed.
+
+The leading keyword always comes from sqlglot's tokenizer, never from the
+parsed tree's type (sqlglot turns ``LISTEN foo`` into an ``Alias``, ``EXPLAIN``
+into a ``Command``, ...). Only statements that may be reads (SELECT, WITH,
+VALUES, TABLE, and the queries inside EXPLAIN and COPY) are parsed; the tree
+is then walked for anything that writes, locks, calls a function that must
+run on the primary or reads a relation that only the primary can answer for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from . import _scan
+from ._knowledge import NODE_RELATIONS, NODE_SETTINGS, function_verdict
+from ._route import Policy, Verdict, hard, read, soft
+from ._rules import keyword_verdict
+from ._sqlglot import Token, TokenType, parse, tokenize
+
+READ_LEADS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
+_EXPLAINABLE = READ_LEADS | {"INSERT", "UPDATE", "DELETE", "MERGE", "EXECUTE", "DECLARE", "CREATE"}
+_WORD_TYPES_EXCLUDED = (TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER)
+_DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Copy)
+_NOT_READ = (exp.Command, exp.Create, exp.Drop, exp.Alter, exp.TruncateTable, exp.Transaction)
+
+
+class EmptyStatement(Exception):
+    """The string holds no statement (only whitespace, comments or semicolons)."""
+
+
+def unknown(reason: str) -> Verdict:
+    return hard(reason)._replace(unknown=True)
+
+
+def classify_text(sql: str, policy: Policy) -> Verdict:
+    """Classify a whole string, which may hold several statements."""
+    try:
+        tokens = tokenize(sql)
+    except Exception:
+        verdict = _scan.scan(sql, policy)
+        return _unparsable("could not be tokenized", verdict)
+    statements: list[list[Token]] = [[]]
+    for tok in tokens:
+        if tok.token_type is TokenType.SEMICOLON:
+            statements.append([])
+        else:
+            statements[-1].append(tok)
+    statements = [s for s in statements if s]
+    if not statements:
+        raise EmptyStatement
+    verdicts = [statement(s, sql, policy) for s in statements]
+    if len(verdicts) == 1:
+        return verdicts[0]
+    return combine(verdicts, multi=True)
+
+
+def combine(verdicts: Sequence[Verdict], multi: bool = False) -> Verdict:
+    """Several verdicts into one: the primary if any needs it, hard before soft."""
+    session = any(v.session for v in verdicts)
+    first = next((v for v in verdicts if v.hard), None) or next(
+        (v for v in verdicts if v.primary), None
+    )
+    if first is None:
+        return read("multi-statement string of reads only" if multi else verdicts[0].reason)
+    reason = f"multi-statement string: {first.reason}" if multi else first.reason
+    return Verdict(True, reason, session, first.hard, first.unknown)
+
+
+def _unparsable(what: str, scanned: Verdict) -> Verdict:
+    # A statement we cannot parse goes to the primary; a replica hint may move
+    # it only if the token scan finds nothing that writes.
+    reason = f"the statement {what}"
+    if scanned.primary and scanned.hard:
+        return hard(reason, scanned.session)._replace(unknown=True)
+    return soft(reason, scanned.session)._replace(unknown=True)
+
+
+def _text(tokens: Sequence[Token], sql: str) -> str:
+    return sql[tokens[0].start : tokens[-1].end + 1]
+
+
+def _lead(tokens: Sequence[Token]) -> tuple[str, int]:
+    """The leading keyword (upper case, "" if none) and how many "(" precede it."""
+    depth = 0
+    for tok in tokens:
+        if tok.token_type is TokenType.L_PAREN:
+            depth += 1
+            continue
+        if tok.token_type in _WORD_TYPES_EXCLUDED:
+            return "", depth
+        return str(tok.text).upper(), depth
+    return "", depth
+
+
+def statement(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
+    """Classify one statement given as its tokens."""
+    keyword, parens = _lead(tokens)
+    if keyword in READ_LEADS:
+        return _query(tokens, sql, policy)
+    if parens or not keyword:
+        return unknown("unrecognised statement")
+    if keyword == "SHOW":
+        return _show(tokens)
+    if keyword == "EXPLAIN":
+        return _explain(tokens, sql, policy)
+    if keyword == "COPY":
+        return _copy(tokens, sql, policy)
+    verdict = keyword_verdict(keyword, tokens)
+    if verdict is None:
+        return unknown(f"unrecognised statement {keyword}")
+    return verdict
+
+
+def _show(tokens: Sequence[Token]) -> Verdict:
+    rest = [str(t.text).lower() for t in tokens[1:]]
+    if not rest:
+        return unknown("SHOW without a setting name")
+    if len(rest) == 1 and rest[0] in NODE_SETTINGS:
+        return soft(f"SHOW {rest[0]} describes the node")
+    return read("SHOW reads a setting")
+
+
+def _matching(tokens: Sequence[Token], i: int) -> int:
+    """Index of the ")" matching the "(" at ``tokens[i]``; -1 if there is none."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        tt = tokens[j].token_type
+        if tt is TokenType.L_PAREN:
+            depth += 1
+        elif tt is TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1
+
+
+_FALSE = frozenset({"false", "off", "0", "no"})
+
+
+def _explain(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
+    i = 1
+    analyze = False
+    if len(tokens) > 1 and tokens[1].token_type is TokenType.L_PAREN:
+        end = _matching(tokens, 1)
+        if end < 0:
+            return unknown("EXPLAIN with unbalanced options")
+        options: list[list[Token]] = [[]]
+        for tok in tokens[2:end]:
+            if tok.token_type is TokenType.COMMA:
+                options.append([])
+            else:
+                options[-1].append(tok)
+        for option in options:
+            if option and str(option[0].text).upper() in ("ANALYZE", "ANALYSE"):
+                analyze = len(option) == 1 or str(option[1].text).lower() not in _FALSE
+        i = end + 1
+    else:
+        while i < len(tokens) and str(tokens[i].text).upper() in ("ANALYZE", "ANALYSE", "VERBOSE"):
+            if str(tokens[i].text).upper() != "VERBOSE":
+                analyze = True
+            i += 1
+    inner = tokens[i:]
+    keyword, _ = _lead(inner)
+    if keyword not in _EXPLAINABLE:
+        return unknown("EXPLAIN of an unrecognised statement")
+    verdict = statement(inner, sql, policy)
+    if analyze:
+        if verdict.primary:
+            return verdict._replace(reason=f"EXPLAIN ANALYZE executes it: {verdict.reason}")
+        return read("EXPLAIN ANALYZE of a read")
+    if verdict.unknown or verdict.session:
+        return verdict._replace(reason=f"EXPLAIN: {verdict.reason}")
+    return read("EXPLAIN without ANALYZE executes nothing")
+
+
+def _copy(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
+    n = len(tokens)
+    i = 1
+    query: Verdict | None = None
+    temp = False
+    if i < n and tokens[i].token_type is TokenType.L_PAREN:
+        end = _matching(tokens, i)
+        if end < 0:
+            return unknown("COPY with an unbalanced query")
+        inner = tokens[i + 1 : end]
+        keyword, _ = _lead(inner)
+        if keyword not in READ_LEADS and keyword not in ("INSERT", "UPDATE", "DELETE", "MERGE"):
+            return unknown("COPY of an unrecognised query")
+        query = statement(inner, sql, policy)
+        i = end + 1
+    else:
+        names: list[str] = []
+        while i < n and tokens[i].token_type in (
+            TokenType.VAR,
+            TokenType.IDENTIFIER,
+            TokenType.DOT,
+        ):
+            if tokens[i].token_type is TokenType.VAR and str(tokens[i].text).upper() in (
+                "FROM",
+                "TO",
+            ):
+                break
+            if tokens[i].token_type is not TokenType.DOT:
+                names.append(str(tokens[i].text))
+            i += 1
+        if not names and i < n and str(tokens[i].text).upper() not in ("FROM", "TO"):
+            # a table whose name sqlglot tokenizes as a keyword
+            names.append(str(tokens[i].text))
+            i += 1
+        temp = len(names) > 1 and names[0].lower() == "pg_temp"
+        if i < n and tokens[i].token_type is TokenType.L_PAREN:
+            end = _matching(tokens, i)
+            if end < 0:
+                return unknown("COPY with an unbalanced column list")
+            i = end + 1
+    direction = str(tokens[i].text).upper() if i < n else ""
+    if direction == "FROM":
+        return hard("COPY ... FROM writes rows")
+    if direction != "TO" or i + 1 >= n:
+        return unknown("COPY without FROM or TO")
+    dest = tokens[i + 1]
+    if dest.token_type is TokenType.STRING:
+        return hard("COPY ... TO a file writes on the server")
+    word = str(dest.text).upper()
+    if word == "PROGRAM":
+        return hard("COPY ... TO PROGRAM runs a program on the server")
+    if word != "STDOUT":
+        return unknown("COPY ... TO an unrecognised destination")
+    if query is not None:
+        if query.primary:
+            return query._replace(reason=f"COPY (query) TO runs the query: {query.reason}")
+        return read("COPY (query) TO STDOUT of a read")
+    if temp:
+        return hard("COPY of a temporary table (pg_temp)", session=True)
+    return read("COPY ... TO STDOUT reads a table")
+
+
+_LOCK_REASONS = {
+    (True, False): "SELECT ... FOR UPDATE takes row locks",
+    (False, False): "SELECT ... FOR SHARE takes row locks",
+    (True, True): "SELECT ... FOR NO KEY UPDATE takes row locks",
+    (False, True): "SELECT ... FOR KEY SHARE takes row locks",
+}
+
+
+def _function_name(node: exp.Func, sql: str) -> str | None:
+    """The name as PostgreSQL resolves it (case-folded unless quoted); None for syntax."""
+    if isinstance(node, exp.Anonymous):
+        this = node.this
+        if isinstance(this, exp.Identifier):
+            return this.this if this.quoted else str(this.this).lower()
+        return str(this).lower()
+    meta = node.meta
+    start, end = meta.get("start"), meta.get("end")
+    if start is None or end is None:
+        return None  # CAST, EXTRACT, operators, CURRENT_DATE...: syntax, not a call
+    text = sql[start : end + 1]
+    if text.startswith('"'):
+        return text[1:-1].replace('""', '"')
+    return text.lower()
+
+
+def _schema_of(node: exp.Expr) -> str | None:
+    parent = node.parent
+    if isinstance(parent, exp.Dot) and parent.expression is node:
+        qualifier = parent.this
+        if isinstance(qualifier, (exp.Column, exp.Identifier, exp.Dot)):
+            name = qualifier.name
+            if isinstance(qualifier, exp.Identifier) and qualifier.quoted:
+                return str(name)
+            return str(name).lower()
+        return "?"
+    return None
+
+
+def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
+    try:
+        tree = parse(tokens, sql)
+    except Exception:
+        tree = None
+    if tree is None:
+        return _unparsable("could not be parsed", _scan.scan(_text(tokens, sql), policy))
+    if not isinstance(tree, (exp.Query, exp.Values, exp.DML)):
+        return unknown(f"unrecognised statement (parsed as {type(tree).__name__})")
+    found: list[Verdict] = []
+    for node in tree.walk():
+        if isinstance(node, exp.Func):
+            name = _function_name(node, sql)
+            if name is not None:
+                v = function_verdict(name, _schema_of(node), policy)
+                if v is not None:
+                    found.append(v)
+        elif isinstance(node, exp.Table):
+            v = _table(node)
+            if v is not None:
+                found.append(v)
+        elif isinstance(node, exp.Lock):
+            key = bool(node.args.get("key"))
+            found.append(hard(_LOCK_REASONS[(bool(node.args.get("update")), key)]))
+        elif isinstance(node, exp.Select) and node.args.get("into") is not None:
+            into = node.args["into"]
+            if into.args.get("temporary"):
+                found.append(hard("SELECT ... INTO TEMP creates a temporary table", session=True))
+            else:
+                found.append(hard("SELECT ... INTO creates a table"))
+        elif isinstance(node, _DML):
+            kind = type(node).__name__.upper()
+            if node is tree:
+                found.append(hard(f"WITH ... {kind} writes rows"))
+            else:
+                found.append(hard(f"data-modifying {kind} inside the statement"))
+        elif isinstance(node, _NOT_READ):
+            found.append(unknown(f"unrecognised statement ({type(node).__name__} inside)"))
+    if not found:
+        return read("a read-only query")
+    return combine(found)
+
+
+def _table(node: exp.Table) -> Verdict | None:
+    if not isinstance(node.this, exp.Identifier):
+        return None
+    name = node.name
+    ident = node.this
+    if not ident.quoted:
+        name = name.lower()
+    db = node.args.get("db")
+    schema = None
+    if isinstance(db, exp.Identifier):
+        schema = db.this if db.quoted else str(db.this).lower()
+    if schema is not None and (schema == "pg_temp" or schema.startswith("pg_temp_")):
+        return hard(f"reads the temporary table {schema}.{name}", session=True)
+    if name in NODE_RELATIONS and schema in (None, "pg_catalog"):
+        return soft(f"reads {name}, which describes one node")
+    return None

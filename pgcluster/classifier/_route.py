@@ -1,0 +1,153 @@
+"""The classifier's public value types: `Target`, `Route` and `Policy`."""
+
+from __future__ import annotations
+
+import enum
+import threading
+import types
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..errors import ConfigurationError
+
+__all__ = ["Policy", "Route", "Target"]
+
+
+class Target(str, enum.Enum):
+    """Where a statement must run."""
+
+    PRIMARY = "primary"
+    REPLICA = "replica"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The classifier's decision for one SQL string.
+
+    ``reason`` is a short human sentence naming the rule that decided, and
+    ``session`` is true when the statement reads or changes state that lives
+    on one connection (SET, PREPARE, cursors, transaction control, temporary
+    tables, ``set_config()``, ``currval()``, ...).
+    """
+
+    target: Target
+    reason: str
+    session: bool = False
+
+
+_RANK = {"i": 0, "s": 1, "v": 2}
+_VOLATILITIES = frozenset(_RANK)
+
+
+def _names(value: Iterable[str], what: str) -> frozenset[str]:
+    if isinstance(value, str):
+        raise ConfigurationError(f"Policy.{what} must be a collection of names, not a string")
+    out = set()
+    for name in value:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigurationError(f"Policy.{what}: {name!r} is not a function name")
+        out.add(name.strip().lower())
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Site-specific knowledge the classifier cannot guess.
+
+    - ``write_functions``: functions that must run on the primary (names,
+      optionally schema-qualified, case-insensitive);
+    - ``read_functions``: functions known to be safe on a replica even though
+      they are volatile or unknown (the curated write/node functions such as
+      ``nextval`` cannot be declared read-safe);
+    - ``unknown_functions``: where a statement calling a function nobody knows
+      goes (default: the primary);
+    - ``function_catalog``: ``name -> provolatile`` ("v", "s" or "i") as read from
+      ``pg_proc`` (keys may be ``name`` or ``schema.name``); STABLE and IMMUTABLE
+      functions in it are replica-safe, VOLATILE ones go to the primary;
+      ``None`` means the built-in knowledge only;
+    - ``cache_size``: how many classified statements the policy remembers (0: none);
+    - ``max_parse_size``: statements longer than this many characters are not
+      parsed but classified by a linear token scan (and never cached).
+
+    Each policy owns its LRU cache, so a policy is cheap to use as the key of a
+    classification and two policies never see each other's results.
+    """
+
+    write_functions: Iterable[str] = frozenset()
+    read_functions: Iterable[str] = frozenset()
+    unknown_functions: Target = Target.PRIMARY
+    cache_size: int = 4096
+    function_catalog: Mapping[str, str] | None = field(default=None, hash=False)
+    max_parse_size: int = 65536
+    _cache: OrderedDict[str, Route] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False, hash=False
+    )
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "write_functions", _names(self.write_functions, "write_functions"))
+        setattr_(self, "read_functions", _names(self.read_functions, "read_functions"))
+        try:
+            setattr_(self, "unknown_functions", Target(self.unknown_functions))
+        except ValueError:
+            raise ConfigurationError(
+                f"Policy.unknown_functions must be 'primary' or 'replica', "
+                f"not {self.unknown_functions!r}"
+            ) from None
+        for name in ("cache_size", "max_parse_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigurationError(f"Policy.{name} must be an int >= 0, not {value!r}")
+        if self.function_catalog is not None:
+            catalog: dict[str, str] = {}
+            for key, vol in self.function_catalog.items():
+                if not isinstance(key, str) or vol not in _VOLATILITIES:
+                    raise ConfigurationError(
+                        f"Policy.function_catalog: {key!r} -> {vol!r} is not name -> 'v'|'s'|'i'"
+                    )
+                key = key.strip().lower()
+                old = catalog.get(key)
+                # Overloads with different volatilities: keep the least safe.
+                if old is None or _RANK[vol] > _RANK[old]:
+                    catalog[key] = vol
+            setattr_(self, "function_catalog", types.MappingProxyType(catalog))
+
+    def clear_cache(self) -> None:
+        """Forget every cached classification."""
+        with self._lock:
+            self._cache.clear()
+
+
+class Verdict(NamedTuple):
+    """The internal result for one statement, before hints and caching.
+
+    ``hard`` is true for a statement that writes, locks or needs its own
+    connection: a ``/* pgcluster:replica */`` hint cannot move it. A "soft"
+    primary (an unknown or volatile function, a node probe) can be moved.
+    """
+
+    primary: bool
+    reason: str
+    session: bool = False
+    hard: bool = False
+    unknown: bool = False  # not recognised or not parsed
+
+
+def read(reason: str) -> Verdict:
+    return Verdict(False, reason)
+
+
+def soft(reason: str, session: bool = False) -> Verdict:
+    return Verdict(True, reason, session, False)
+
+
+def hard(reason: str, session: bool = False) -> Verdict:
+    return Verdict(True, reason, session, True)
