@@ -16,6 +16,7 @@ shown through `pgcluster._conninfo.redact`.
 from __future__ import annotations
 
 import psycopg
+import psycopg.errors
 import psycopg_pool
 
 __all__ = [
@@ -24,6 +25,9 @@ __all__ = [
     "InvalidQueryError",
     "PoolClosedError",
     "PoolTimeoutError",
+    "ReplicaWriteError",
+    "RoleMismatchError",
+    "SessionStatementError",
     "UnavailableError",
 ]
 
@@ -53,3 +57,24 @@ class PoolClosedError(UnavailableError, psycopg_pool.PoolClosed):
 
 class PoolTimeoutError(UnavailableError, psycopg_pool.PoolTimeout):
     """No connection could be had within the pool's timeout."""
+
+
+class SessionStatementError(Error, psycopg.ProgrammingError):
+    """A statement that changes session state was sent through the pool-level `query()`.
+
+    On a pooled connection its effect (a SET, a LISTEN, a temporary table, an
+    open transaction) would leak to whoever gets the connection next. Run it
+    inside ``task()`` or ``tx()``, or in the pool's ``configure=`` callback.
+    """
+
+
+class RoleMismatchError(ConfigurationError):
+    """A node's actual role contradicts the configuration (a "replica" that is a primary, ...)."""
+
+
+class ReplicaWriteError(Error, psycopg.errors.ReadOnlySqlTransaction):
+    """A statement inside ``task(target="replica")`` or a replica tx tried to write.
+
+    Also a `psycopg.errors.ReadOnlySqlTransaction` (SQLSTATE 25006), which is
+    what the replica answered.
+    """

@@ -20,6 +20,7 @@ from pgcluster.errors import (
     InvalidQueryError,
     PoolClosedError,
     PoolTimeoutError,
+    SessionStatementError,
 )
 from pgcluster.testing import LocalCluster
 
@@ -436,3 +437,44 @@ def test_unreachable_server_fails_within_the_timeout(
     assert isinstance(info.value, psycopg.OperationalError)
     assert "s3cret" not in str(info.value)
     assert "s3cret" not in caplog.text
+
+
+# -- session state -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SET search_path = x",
+        "LISTEN jobs",
+        "BEGIN",
+        "CREATE TEMP TABLE t (x int)",
+        "PREPARE p AS SELECT 1",
+    ],
+)
+def test_session_statements_are_refused_at_pool_level(pool: pgcluster.Pool, statement: str) -> None:
+    with pytest.raises(SessionStatementError, match=r"task\(\)") as info:
+        pool.query(statement)
+    assert isinstance(info.value, psycopg.ProgrammingError)
+
+
+def test_session_state_set_in_a_task_does_not_leak(local_cluster: LocalCluster) -> None:
+    def configure(conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SET application_name = 'configured'")
+
+    # One connection only: the next task surely gets the same one.
+    with pgcluster.Pool(
+        local_cluster.primary.dsn, min_size=1, max_size=1, configure=configure
+    ) as pool:
+        with pool.task() as task:
+            pid = (task.query("SELECT pg_backend_pid() AS pid"))[0]["pid"]
+            task.query("SET statement_timeout = '1234ms'")
+            task.query("CREATE TEMP TABLE scratch (x int)")
+        with pool.task() as task:
+            assert (task.query("SELECT pg_backend_pid() AS pid"))[0]["pid"] == pid
+            settings = task.query(
+                "SELECT current_setting('statement_timeout') AS timeout,"
+                " current_setting('application_name') AS app,"
+                " to_regclass('pg_temp.scratch') IS NULL AS temp_table_gone"
+            )
+        assert settings == [{"timeout": "0", "app": "configured", "temp_table_gone": True}]

@@ -51,6 +51,7 @@ def pairs() -> list[tuple[Path, Path]]:
 
 
 RENAMES = {
+    "AbstractAsyncContextManager": "AbstractContextManager",
     "AsyncCluster": "Cluster",
     "AsyncConnection": "Connection",
     "AsyncConnectionPool": "ConnectionPool",

@@ -1,0 +1,39 @@
+# Developer entry points. Each target sets up .venv (with the [dev] extra) first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck generate check-generated venv clean
+
+$(BIN)/pgcluster: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/pgcluster
+
+## A local primary + 2 replicas, a mixed workload, and where each statement went.
+demo: venv
+	$(BIN)/pgcluster demo
+
+## The whole test suite against real PostgreSQL servers started by the harness.
+test: venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy --strict
+
+## Regenerate the sync modules from their async sources.
+generate: venv
+	$(BIN)/python tools/async_to_sync.py
+
+check-generated: venv
+	$(BIN)/python tools/async_to_sync.py --check
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
