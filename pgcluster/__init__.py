@@ -8,15 +8,20 @@ from ._async.session import AsyncSession
 from ._result import Result
 from ._sync.pool import Pool
 from ._sync.session import Session
+from .classifier import Policy, Route, Target, classify
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AsyncPool",
     "AsyncSession",
+    "Policy",
     "Pool",
     "Result",
+    "Route",
     "Session",
+    "Target",
     "__version__",
+    "classify",
     "errors",
 ]
