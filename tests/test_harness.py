@@ -180,6 +180,15 @@ def test_a_server_that_cannot_start_is_reported_with_its_log() -> None:
     assert cluster.root is None  # cleaned up all the same
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root needs another user for the servers")
+def test_running_as_root_without_a_server_user_names_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PGCLUSTER_PG_USER", "no-such-user-pgcluster")
+    with pytest.raises(HarnessError, match=r"useradd --system postgres.*PGCLUSTER_PG_USER"):
+        LocalCluster(replicas=0).start()
+
+
 def test_missing_binaries_raise_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
