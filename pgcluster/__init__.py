@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from . import errors
+from ._async.cluster import AsyncCluster
 from ._async.pool import AsyncPool
 from ._async.session import AsyncSession
 from ._result import Result
+from ._sync.cluster import Cluster
 from ._sync.pool import Pool
 from ._sync.session import Session
 from .classifier import Policy, Route, Target, classify
@@ -13,8 +15,10 @@ from .classifier import Policy, Route, Target, classify
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsyncCluster",
     "AsyncPool",
     "AsyncSession",
+    "Cluster",
     "Policy",
     "Pool",
     "Result",

@@ -51,6 +51,7 @@ def pairs() -> list[tuple[Path, Path]]:
 
 
 RENAMES = {
+    "ALock": "Lock",
     "AbstractAsyncContextManager": "AbstractContextManager",
     "AsyncCluster": "Cluster",
     "AsyncConnection": "Connection",
@@ -175,9 +176,25 @@ def convert(text: str) -> str:
     return "".join(lines)
 
 
+_IMPORT_LIST = re.compile(r"^(from \S+ import )(\(?)([^()\n]+|\([^()]*\)|[^()]*?)(\)?)$", re.M)
+
+
+def dedupe_imports(text: str) -> str:
+    """Drop names imported twice by one statement (``AsyncIterator, Iterator`` -> ``Iterator, Iterator``)."""
+
+    def fix(match: re.Match[str]) -> str:
+        names = [n.strip() for n in match[3].replace("\n", " ").split(",") if n.strip()]
+        unique = list(dict.fromkeys(names))
+        if len(unique) == len(names):
+            return match[0]
+        return f"{match[1]}{match[2]}{', '.join(unique)}{match[4]}"
+
+    return _IMPORT_LIST.sub(fix, text)
+
+
 def generate(source: Path, target: Path) -> str:
     """The sync twin of *source*, formatted as ruff formats the rest of the code."""
-    converted = header(source) + convert(source.read_text())
+    converted = header(source) + dedupe_imports(convert(source.read_text()))
     # Dropping "await" shortens lines: let the formatter re-join what now fits.
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(target), "-"],
