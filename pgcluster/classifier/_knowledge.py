@@ -36,8 +36,6 @@ WRITE_FUNCTIONS: dict[str, tuple[str, str]] = {
     "pg_notify": (_W, "sends a notification"),
     "txid_current": (_W, "assigns a transaction id, which fails on a standby"),
     "pg_current_xact_id": (_W, "assigns a transaction id, which fails on a standby"),
-    "txid_current_if_assigned": (_N, "reports the primary's transaction id"),
-    "pg_current_xact_id_if_assigned": (_N, "reports the primary's transaction id"),
     "set_config": (_S, "changes a setting of the session"),
     "setseed": (_S, "seeds the session's random()"),
     "set_limit": (_S, "changes a setting of the session"),
