@@ -24,7 +24,8 @@ from pgcluster.testing import LocalCluster
 
 from .support import Deadline, free_port
 
-_tables = (f"pool_async_t{n}" for n in itertools.count())
+# Named after the module: the generated sync twin must not reuse these names.
+_tables = (f"{__name__.rpartition('.')[2]}_t{n}" for n in itertools.count())
 
 
 @pytest.fixture

@@ -174,6 +174,9 @@ class AsyncPool:
     ) -> AsyncRowStream:
         """Yield the rows of *query* from a server-side cursor, *batch_size* per round trip.
 
+        *query* is anything a cursor can be declared for (SELECT, VALUES,
+        TABLE): for ``INSERT ... RETURNING`` use `query()`.
+
         Leaving the loop early closes the cursor and returns the connection
         (wrap the loop in ``contextlib.aclosing()`` to make that immediate).
         """

@@ -1,0 +1,340 @@
+"""AsyncCluster against a real primary and two replicas (the source of test_cluster.py).
+
+Where a statement ran is asked of the servers themselves: each node of the
+harness has its own ``cluster_name``, which a statement can return.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+
+import pgcluster
+from pgcluster.errors import (
+    ConfigurationError,
+    InvalidQueryError,
+    PoolClosedError,
+    ReplicaWriteError,
+    RoleMismatchError,
+    SessionStatementError,
+)
+from pgcluster.testing import LocalCluster
+
+# Named after the module: the generated sync twin must not reuse these names.
+_tables = (f"{__name__.rpartition('.')[2]}_t{n}" for n in itertools.count())
+
+WHO = "current_setting('cluster_name')"
+
+
+def dsns(local_cluster: LocalCluster) -> tuple[str, list[str]]:
+    return local_cluster.primary.dsn, [node.dsn for node in local_cluster.replicas]
+
+
+@pytest.fixture
+async def cluster(local_cluster: LocalCluster) -> AsyncIterator[pgcluster.AsyncCluster]:
+    primary, replicas = dsns(local_cluster)
+    async with pgcluster.AsyncCluster(primary, replicas, max_size=4, timeout=10) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def table(cluster: pgcluster.AsyncCluster, local_cluster: LocalCluster) -> AsyncIterator[str]:
+    """A fresh table ``(id serial primary key, v text)``, already on every replica."""
+    name = next(_tables)
+    await cluster.query(f"CREATE TABLE {name} (id serial PRIMARY KEY, v text)")
+    local_cluster.wait_replicated()
+    yield name
+    await cluster.query(f"DROP TABLE {name}")
+
+
+async def where(cluster: pgcluster.AsyncCluster, sql: str = f"SELECT {WHO} AS node") -> str:
+    rows = await cluster.query(sql)
+    node: str = rows[0]["node"]
+    return node
+
+
+# -- routing -----------------------------------------------------------------
+
+
+async def test_reads_spread_over_the_replicas_and_never_hit_the_primary(
+    cluster: pgcluster.AsyncCluster,
+) -> None:
+    seen = Counter([await where(cluster) for _ in range(1000)])
+    print(f"\n1000 reads, as the servers reported them: {dict(seen)}")
+    assert set(seen) == {"replica1", "replica2"}
+    assert abs(seen["replica1"] - seen["replica2"]) <= 100  # round-robin: even, within 10 %
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        "INSERT INTO {t} (v) VALUES ('a') RETURNING {who} AS node",
+        "UPDATE {t} SET v = 'b' RETURNING {who} AS node",
+        "WITH moved AS (DELETE FROM {t} RETURNING id) SELECT {who} AS node",
+        "SELECT {who} AS node FROM {t} FOR UPDATE",
+        "SELECT nextval('{t}_id_seq'), {who} AS node",
+    ],
+)
+async def test_every_write_lands_on_the_primary(
+    cluster: pgcluster.AsyncCluster, table: str, write: str
+) -> None:
+    await cluster.query(f"INSERT INTO {table} (v) VALUES ('seed')")
+    assert await where(cluster, write.format(t=table, who=WHO)) == "primary"
+
+
+async def test_stream_runs_reads_on_a_replica_and_writes_on_the_primary(
+    cluster: pgcluster.AsyncCluster, table: str
+) -> None:
+    reads = [row["node"] async for row in cluster.stream(f"SELECT {WHO} AS node")]
+    writes = [
+        row["node"]
+        async for row in cluster.stream(f"SELECT nextval('{table}_id_seq'), {WHO} AS node")
+    ]
+    assert reads[0].startswith("replica")
+    assert writes == ["primary"]
+
+
+async def test_target_and_hints_override_the_classifier(cluster: pgcluster.AsyncCluster) -> None:
+    assert await where(cluster, f"SELECT {WHO} AS node") != "primary"
+    assert await where(cluster, f"/* pgcluster:primary */ SELECT {WHO} AS node") == "primary"
+    rows = await cluster.query(f"SELECT {WHO} AS node", target="primary")
+    assert rows[0]["node"] == "primary"
+    # A node probe goes to the primary by default; asked, it may run on a replica.
+    rows = await cluster.query(f"SELECT pg_backend_pid() AS pid, {WHO} AS node", target="replica")
+    assert rows[0]["node"].startswith("replica")
+
+
+async def test_a_replica_target_on_a_write_is_refused(
+    cluster: pgcluster.AsyncCluster, table: str
+) -> None:
+    with pytest.raises(ConfigurationError, match="must run on the primary"):
+        await cluster.query(f"INSERT INTO {table} (v) VALUES ('a')", target="replica")
+    assert await cluster.query(f"SELECT count(*) AS n FROM {table}", target="primary") == [{"n": 0}]
+
+
+async def test_use_primary_pins_every_statement(cluster: pgcluster.AsyncCluster) -> None:
+    with cluster.use_primary():
+        assert {await where(cluster) for _ in range(10)} == {"primary"}
+        async with cluster.task(target="replica") as task:
+            assert (await task.query(f"SELECT {WHO} AS node"))[0]["node"] == "primary"
+    assert await where(cluster) != "primary"
+
+
+async def test_session_statements_are_refused_at_pool_level(
+    cluster: pgcluster.AsyncCluster,
+) -> None:
+    with pytest.raises(SessionStatementError, match=r"task\(\)"):
+        await cluster.query("SET search_path = app")
+    async with cluster.task() as task:
+        await task.query("SET search_path = app")  # fine on a connection of one's own
+
+
+# -- task and tx -------------------------------------------------------------
+
+
+async def test_task_runs_on_the_primary_by_default(cluster: pgcluster.AsyncCluster) -> None:
+    async with cluster.task() as task:
+        nodes = {(await task.query(f"SELECT {WHO} AS node"))[0]["node"] for _ in range(3)}
+    assert nodes == {"primary"}
+
+
+async def test_a_replica_task_stays_on_one_replica_and_refuses_writes(
+    cluster: pgcluster.AsyncCluster, table: str
+) -> None:
+    async with cluster.task(target="replica") as task:
+        nodes = {(await task.query(f"SELECT {WHO} AS node"))[0]["node"] for _ in range(3)}
+        with pytest.raises(ReplicaWriteError, match="read-only") as info:
+            await task.query(f"INSERT INTO {table} (v) VALUES ('a')")
+    assert len(nodes) == 1
+    assert nodes.pop().startswith("replica")
+    assert isinstance(info.value, psycopg.errors.ReadOnlySqlTransaction)
+
+
+async def test_tx_runs_on_the_primary(cluster: pgcluster.AsyncCluster, table: str) -> None:
+    async with cluster.tx(isolation_level="repeatable read") as tx:
+        await tx.query(f"INSERT INTO {table} (v) VALUES ('a')")
+        node = (await tx.query(f"SELECT {WHO} AS node"))[0]["node"]
+    assert node == "primary"
+    assert await cluster.query(f"SELECT count(*) AS n FROM {table}", target="primary") == [{"n": 1}]
+
+
+async def test_read_only_tx_may_run_on_a_replica(cluster: pgcluster.AsyncCluster) -> None:
+    async with cluster.tx(read_only=True, target="replica") as tx:
+        node = (await tx.query(f"SELECT {WHO} AS node"))[0]["node"]
+    assert node.startswith("replica")
+    with pytest.raises(ConfigurationError, match="read_only=True"):
+        async with cluster.tx(target="replica"):
+            pass
+
+
+async def test_run_tx_runs_on_the_primary(cluster: pgcluster.AsyncCluster) -> None:
+    async def who(tx: pgcluster.AsyncSession) -> str:
+        node: str = (await tx.query(f"SELECT {WHO} AS node"))[0]["node"]
+        return node
+
+    assert await cluster.run_tx(who) == "primary"
+
+
+async def test_connection_comes_from_the_primary(cluster: pgcluster.AsyncCluster) -> None:
+    async with cluster.connection() as conn:
+        cur = await conn.execute(f"SELECT {WHO} AS node")
+        assert await cur.fetchone() == {"node": "primary"}
+
+
+# -- configuration -----------------------------------------------------------
+
+
+async def test_no_replicas_sends_everything_to_the_primary(local_cluster: LocalCluster) -> None:
+    async with pgcluster.AsyncCluster(local_cluster.primary.dsn, []) as cluster:
+        assert {await where(cluster) for _ in range(5)} == {"primary"}
+
+
+async def test_a_replica_dsn_that_points_at_the_primary_is_refused(
+    local_cluster: LocalCluster,
+) -> None:
+    cluster = pgcluster.AsyncCluster(local_cluster.primary.dsn, [local_cluster.primary.dsn])
+    with pytest.raises(RoleMismatchError, match="not in recovery"):
+        await cluster.open()
+    await cluster.close()
+
+
+async def test_a_primary_dsn_that_points_at_a_replica_is_refused(
+    local_cluster: LocalCluster,
+) -> None:
+    cluster = pgcluster.AsyncCluster(local_cluster.replicas[0].dsn, [local_cluster.replicas[1].dsn])
+    with pytest.raises(RoleMismatchError, match="standby"):
+        await cluster.query("SELECT 1")
+    await cluster.close()
+
+
+async def test_a_multi_host_url_finds_the_primary(local_cluster: LocalCluster) -> None:
+    hosts = ",".join(
+        f"127.0.0.1:{node.port}" for node in [*local_cluster.replicas, local_cluster.primary]
+    )
+    async with pgcluster.AsyncCluster(f"postgresql://postgres@{hosts}/postgres") as cluster:
+        assert cluster.primary.endswith(f":{local_cluster.primary.port}/postgres")
+        assert len(cluster.replicas) == 2
+        assert await where(cluster) != "primary"
+
+
+async def test_from_env(local_cluster: LocalCluster) -> None:
+    primary, replicas = dsns(local_cluster)
+    env = {"DATABASE_URL": primary, "DATABASE_REPLICA_URLS": ", ".join(replicas)}
+    async with pgcluster.AsyncCluster.from_env(env) as cluster:
+        assert len(cluster.replicas) == 2
+        assert await where(cluster) != "primary"
+
+
+# -- catalog-aware routing and the safety net ---------------------------------
+
+
+async def test_user_functions_route_by_their_declared_volatility(
+    cluster: pgcluster.AsyncCluster, local_cluster: LocalCluster, table: str
+) -> None:
+    await cluster.query(
+        f"CREATE FUNCTION {table}_stable() RETURNS text STABLE LANGUAGE sql AS $$ SELECT {WHO} $$;"
+        f" CREATE FUNCTION {table}_volatile() RETURNS text VOLATILE LANGUAGE sql AS $$ SELECT {WHO} $$"
+    )
+    local_cluster.wait_replicated()
+    await cluster.refresh_catalog()
+    assert (await cluster.query(f"SELECT {table}_stable() AS node"))[0]["node"].startswith(
+        "replica"
+    )
+    assert (await cluster.query(f"SELECT {table}_volatile() AS node"))[0]["node"] == "primary"
+
+
+async def test_a_misrouted_write_is_rerun_on_the_primary_once(
+    cluster: pgcluster.AsyncCluster,
+    local_cluster: LocalCluster,
+    table: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A STABLE function (so: a read) that calls a VOLATILE function that inserts.
+    await cluster.query(
+        f"CREATE FUNCTION {table}_add() RETURNS int VOLATILE LANGUAGE sql"
+        f" AS $$ INSERT INTO {table} (v) VALUES ('sneaky') RETURNING id $$;"
+        f" CREATE FUNCTION {table}_lies() RETURNS int STABLE LANGUAGE plpgsql"
+        f" AS $$ BEGIN RETURN {table}_add(); END $$"
+    )
+    local_cluster.wait_replicated()
+    await cluster.refresh_catalog()
+    before = cluster.get_stats()["misroutes"]
+
+    with caplog.at_level(logging.WARNING, logger="pgcluster"):
+        rows = await cluster.query(f"SELECT {table}_lies() AS id")
+
+    assert rows == [{"id": 1}]
+    assert await cluster.query(f"SELECT v FROM {table}", target="primary") == [{"v": "sneaky"}]
+    assert cluster.get_stats()["misroutes"] == before + 1
+    assert "refused a statement classified as a read" in caplog.text
+
+
+# -- stats and logs ----------------------------------------------------------
+
+
+async def test_stats_count_per_node_and_reason(cluster: pgcluster.AsyncCluster, table: str) -> None:
+    for _ in range(4):
+        await cluster.query(f"SELECT * FROM {table}")
+    await cluster.query(f"INSERT INTO {table} (v) VALUES ('a')")
+    stats = cluster.get_stats()
+    nodes = stats["nodes"]
+    assert [n["role"] for n in nodes.values()].count("primary") == 1
+    replica_reads = sum(n["routed"] for n in nodes.values() if n["role"] == "replica")
+    assert replica_reads == 4
+    assert stats["reasons"]["INSERT writes rows"] >= 1
+    assert all("pool_size" in n["pool"] for n in nodes.values())
+
+
+async def test_debug_log_names_the_decision_never_the_parameters(
+    cluster: pgcluster.AsyncCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="pgcluster"):
+        await cluster.query("SELECT %s::text AS secret", ["hunter2"])
+    assert "replica ->" in caplog.text
+    assert "hunter2" not in caplog.text
+
+
+# -- bad input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"), [(None, "NoneType"), (b"SELECT 1", "bytes"), ("", "empty")]
+)
+async def test_bad_queries_get_a_clear_error(
+    cluster: pgcluster.AsyncCluster, bad: Any, message: str
+) -> None:
+    with pytest.raises(InvalidQueryError, match=message):
+        await cluster.query(bad)
+
+
+async def test_an_unknown_target_is_refused(cluster: pgcluster.AsyncCluster) -> None:
+    with pytest.raises(ConfigurationError, match="unknown target"):
+        await cluster.query("SELECT 1", target="leader")
+    with pytest.raises(ConfigurationError, match="unknown target"):
+        async with cluster.task(target="standby"):
+            pass
+
+
+async def test_a_10_mb_statement_is_classified_and_runs_on_the_primary(
+    cluster: pgcluster.AsyncCluster, table: str
+) -> None:
+    values = ", ".join(f"('{'x' * 90}')" for _ in range(100_000))  # ~10 MB
+    result = await cluster.query(f"INSERT INTO {table} (v) VALUES {values}")
+    assert result.rowcount == 100_000
+    assert cluster.get_stats()["reasons"].get("INSERT writes rows", 0) >= 1
+
+
+async def test_use_after_close_is_clear(local_cluster: LocalCluster) -> None:
+    primary, replicas = dsns(local_cluster)
+    cluster = pgcluster.AsyncCluster(primary, replicas)
+    await cluster.query("SELECT 1")
+    await cluster.close()
+    await cluster.close()
+    with pytest.raises(PoolClosedError, match="closed"):
+        await cluster.query("SELECT 1")
