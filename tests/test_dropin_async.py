@@ -1,0 +1,133 @@
+"""The drop-in promise: one behavioural suite, run against AsyncPool and AsyncCluster.
+
+Code written for a pool must run unchanged on a cluster. (The source of
+test_dropin.py, which runs the same suite against Pool and Cluster.)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import psycopg
+import pytest
+
+import pgcluster
+from pgcluster.errors import InvalidQueryError, PoolClosedError, SessionStatementError
+from pgcluster.testing import LocalCluster
+
+_tables = (f"{__name__.rpartition('.')[2]}_t{n}" for n in itertools.count())
+
+Db = Any  # an AsyncPool or an AsyncCluster: the suite uses only what both offer
+
+
+def make(kind: str, local_cluster: LocalCluster) -> Db:
+    primary = local_cluster.primary.dsn
+    if kind == "pool":
+        return pgcluster.AsyncPool(primary, max_size=4)
+    return pgcluster.AsyncCluster(primary, [n.dsn for n in local_cluster.replicas], max_size=4)
+
+
+@pytest.fixture(params=["pool", "cluster"])
+async def db(request: pytest.FixtureRequest, local_cluster: LocalCluster) -> AsyncIterator[Db]:
+    async with make(request.param, local_cluster) as db:
+        yield db
+
+
+@pytest.fixture
+async def table(db: Db, local_cluster: LocalCluster) -> AsyncIterator[str]:
+    name = next(_tables)
+    await db.query(f"CREATE TABLE {name} (id int PRIMARY KEY, v text)")
+    yield name
+    await db.query(f"DROP TABLE {name}")
+
+
+async def settled(db: Db, local_cluster: LocalCluster) -> Db:
+    """*db*, once every replica has what was written (a read may go to one)."""
+    local_cluster.wait_replicated()
+    return db
+
+
+async def test_query_and_result(db: Db, local_cluster: LocalCluster, table: str) -> None:
+    inserted = await db.query(
+        f"INSERT INTO {table} VALUES (%s, %s), (2, 'b') RETURNING id", [1, "a"]
+    )
+    assert inserted == [{"id": 1}, {"id": 2}]
+    assert (inserted.rowcount, inserted.statusmessage) == (2, "INSERT 0 2")
+    rows = await (await settled(db, local_cluster)).query(f"SELECT * FROM {table} ORDER BY id")
+    assert rows == [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]
+
+
+async def test_stream(db: Db) -> None:
+    got = [r["n"] async for r in db.stream("SELECT generate_series(1, 500) AS n", batch_size=50)]
+    assert got == list(range(1, 501))
+    async with aclosing(db.stream("SELECT generate_series(1, 500) AS n")) as rows:
+        async for _ in rows:
+            break
+    assert await db.query("SELECT 1 AS ok") == [{"ok": 1}]
+
+
+async def test_task(db: Db, table: str) -> None:
+    async with db.task() as task:
+        await task.query("SET application_name = 'drop-in'")
+        await task.query(f"INSERT INTO {table} VALUES (1, 'a')")
+        assert await task.query(f"SELECT v FROM {table}") == [{"v": "a"}]
+
+
+async def test_tx_commit_rollback_and_savepoint(
+    db: Db, local_cluster: LocalCluster, table: str
+) -> None:
+    async with db.tx() as tx:
+        await tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
+        with pytest.raises(ZeroDivisionError):
+            async with tx.tx():
+                await tx.query(f"INSERT INTO {table} VALUES (2, 'b')")
+                raise ZeroDivisionError
+    with pytest.raises(ZeroDivisionError):
+        async with db.tx() as tx:
+            await tx.query(f"INSERT INTO {table} VALUES (3, 'c')")
+            raise ZeroDivisionError
+    rows = await (await settled(db, local_cluster)).query(f"SELECT id FROM {table}")
+    assert rows == [{"id": 1}]
+
+
+async def test_run_tx(db: Db, table: str) -> None:
+    async def insert(tx: Any) -> int:
+        rows = await tx.query(f"INSERT INTO {table} VALUES (1, 'a') RETURNING id")
+        n: int = rows[0]["id"]
+        return n
+
+    assert await db.run_tx(insert, isolation_level="serializable") == 1
+
+
+async def test_connection(db: Db, table: str) -> None:
+    async with db.connection() as conn:
+        await conn.execute(f"INSERT INTO {table} VALUES (1, 'a')")
+    async with db.tx() as tx:
+        assert await tx.query(f"SELECT count(*) AS n FROM {table}") == [{"n": 1}]
+
+
+async def test_errors(db: Db) -> None:
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        await db.query("SELECT * FROM no_such_table")
+    with pytest.raises(SessionStatementError):
+        await db.query("SET search_path = x")
+    with pytest.raises(InvalidQueryError):
+        await db.query("")
+
+
+async def test_stats_are_a_dict(db: Db) -> None:
+    await db.query("SELECT 1")
+    assert isinstance(db.get_stats(), dict)
+
+
+@pytest.mark.parametrize("kind", ["pool", "cluster"])
+async def test_close(kind: str, local_cluster: LocalCluster) -> None:
+    db = make(kind, local_cluster)
+    await db.query("SELECT 1")
+    await db.close()
+    await db.close()
+    with pytest.raises(PoolClosedError):
+        await db.query("SELECT 1")
