@@ -47,6 +47,8 @@ def classify(sql: str | psql.Composable, policy: Policy | None = None) -> Route:
     """
     if policy is None:
         policy = DEFAULT_POLICY
+    elif not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a pgcluster.Policy, not {type(policy).__name__}")
     cache = policy._cache
     if type(sql) is str:
         route = cache.get(sql)
@@ -58,8 +60,6 @@ def classify(sql: str | psql.Composable, policy: Policy | None = None) -> Route:
             return route
         text = sql
     else:
-        if not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a pgcluster.Policy, not {type(policy).__name__}")
         text = _text_of(sql)
         route = cache.get(text)
         if route is not None:
@@ -74,8 +74,6 @@ def classify(sql: str | psql.Composable, policy: Policy | None = None) -> Route:
 
 
 def _decide(text: str, policy: Policy) -> Route:
-    if not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a pgcluster.Policy, not {type(policy).__name__}")
     try:
         with quiet():
             if len(text) > policy.max_parse_size:
