@@ -186,6 +186,20 @@ def test_connection_comes_from_the_primary(cluster: pgcluster.Cluster) -> None:
         assert cur.fetchone() == {"node": "primary"}
 
 
+def test_weighted_and_random_balancers(local_cluster: LocalCluster) -> None:
+    primary, (first, second) = dsns(local_cluster)
+    weights = {first: 3, second: 1}  # by DSN; node names work too
+    with pgcluster.Cluster(primary, [first, second], balancer=weights) as cluster:
+        seen = Counter([where(cluster) for _ in range(400)])
+    assert 240 <= seen["replica1"] <= 360  # 300 expected
+    assert seen["replica1"] + seen["replica2"] == 400
+    with pgcluster.Cluster(primary, [first, second], balancer="random") as cluster:
+        seen = Counter([where(cluster) for _ in range(200)])
+    assert set(seen) == {"replica1", "replica2"}
+    with pytest.raises(ConfigurationError, match="unknown balancer"):
+        pgcluster.Cluster(primary, [first], balancer="fastest")
+
+
 # -- configuration -----------------------------------------------------------
 
 
@@ -244,6 +258,19 @@ def test_user_functions_route_by_their_declared_volatility(
     cluster.refresh_catalog()
     assert (cluster.query(f"SELECT {table}_stable() AS node"))[0]["node"].startswith("replica")
     assert (cluster.query(f"SELECT {table}_volatile() AS node"))[0]["node"] == "primary"
+
+
+def test_one_volatile_overload_makes_the_name_volatile(
+    cluster: pgcluster.Cluster, local_cluster: LocalCluster, table: str
+) -> None:
+    cluster.query(
+        f"CREATE FUNCTION {table}_f(int) RETURNS text IMMUTABLE LANGUAGE sql AS $$ SELECT 'i' $$;"
+        f" CREATE FUNCTION {table}_f(text) RETURNS text VOLATILE LANGUAGE sql AS $$ SELECT 'v' $$"
+    )
+    local_cluster.wait_replicated()
+    cluster.refresh_catalog()
+    rows = cluster.query(f"SELECT {table}_f(1), {WHO} AS node")
+    assert rows[0]["node"] == "primary"
 
 
 def test_a_misrouted_write_is_rerun_on_the_primary_once(

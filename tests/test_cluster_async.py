@@ -187,6 +187,20 @@ async def test_connection_comes_from_the_primary(cluster: pgcluster.AsyncCluster
         assert await cur.fetchone() == {"node": "primary"}
 
 
+async def test_weighted_and_random_balancers(local_cluster: LocalCluster) -> None:
+    primary, (first, second) = dsns(local_cluster)
+    weights = {first: 3, second: 1}  # by DSN; node names work too
+    async with pgcluster.AsyncCluster(primary, [first, second], balancer=weights) as cluster:
+        seen = Counter([await where(cluster) for _ in range(400)])
+    assert 240 <= seen["replica1"] <= 360  # 300 expected
+    assert seen["replica1"] + seen["replica2"] == 400
+    async with pgcluster.AsyncCluster(primary, [first, second], balancer="random") as cluster:
+        seen = Counter([await where(cluster) for _ in range(200)])
+    assert set(seen) == {"replica1", "replica2"}
+    with pytest.raises(ConfigurationError, match="unknown balancer"):
+        pgcluster.AsyncCluster(primary, [first], balancer="fastest")
+
+
 # -- configuration -----------------------------------------------------------
 
 
@@ -247,6 +261,19 @@ async def test_user_functions_route_by_their_declared_volatility(
         "replica"
     )
     assert (await cluster.query(f"SELECT {table}_volatile() AS node"))[0]["node"] == "primary"
+
+
+async def test_one_volatile_overload_makes_the_name_volatile(
+    cluster: pgcluster.AsyncCluster, local_cluster: LocalCluster, table: str
+) -> None:
+    await cluster.query(
+        f"CREATE FUNCTION {table}_f(int) RETURNS text IMMUTABLE LANGUAGE sql AS $$ SELECT 'i' $$;"
+        f" CREATE FUNCTION {table}_f(text) RETURNS text VOLATILE LANGUAGE sql AS $$ SELECT 'v' $$"
+    )
+    local_cluster.wait_replicated()
+    await cluster.refresh_catalog()
+    rows = await cluster.query(f"SELECT {table}_f(1), {WHO} AS node")
+    assert rows[0]["node"] == "primary"
 
 
 async def test_a_misrouted_write_is_rerun_on_the_primary_once(

@@ -93,7 +93,7 @@ class Cluster:
             node.name: Pool(node.conninfo, name=node.name, **pool_options)
             for node in self._layout.nodes
         }
-        self._balancer_spec = balancer
+        self._balancer_spec = _weights_by_name(balancer, self._layout)
         self._base_policy = policy if policy is not None else Policy()
         self._policy = self._base_policy
         self._load_catalog = load_catalog
@@ -107,7 +107,7 @@ class Cluster:
         # Set at open, once the roles are checked.
         self._primary: str = self._layout.primary.name if self._layout.primary else ""
         self._replicas: list[str] = [node.name for node in self._layout.replicas]
-        self._balancer = make_balancer(balancer, self._replicas)
+        self._balancer = make_balancer(self._balancer_spec, self._replicas)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> Cluster:
@@ -432,3 +432,11 @@ class Cluster:
             catalog = {name: volatility for name, volatility in cur.fetchall()}
         self._policy = dataclasses.replace(self._base_policy, function_catalog=catalog)
         logger.debug("loaded the volatility of %d user functions", len(catalog))
+
+
+def _weights_by_name(spec: BalancerSpec, config: Layout) -> BalancerSpec:
+    """Weights may name a replica by its node name or by its connection string."""
+    if not isinstance(spec, Mapping):
+        return spec
+    by_conninfo = {node.conninfo: node.name for node in config.nodes}
+    return {by_conninfo.get(key, key): weight for key, weight in spec.items()}
