@@ -22,7 +22,7 @@ from pgcluster.errors import (
     PoolTimeoutError,
     SessionStatementError,
 )
-from pgcluster.testing import LocalCluster
+from pgcluster.testing import LocalCluster, TcpProxy
 
 from .support import Deadline, free_port
 
@@ -479,3 +479,18 @@ def test_session_state_set_in_a_task_does_not_leak(local_cluster: LocalCluster) 
                 " to_regclass('pg_temp.scratch') IS NULL AS temp_table_gone"
             )
         assert settings == [{"timeout": "0", "app": "configured", "temp_table_gone": True}]
+
+
+def test_a_host_that_never_answers_fails_within_the_timeout(
+    local_cluster: LocalCluster,
+) -> None:
+    with TcpProxy(local_cluster.primary.host, local_cluster.primary.port) as proxy:
+        proxy.blackhole()  # accepts connections, then forwards nothing: a hung network
+        pool = pgcluster.Pool(
+            proxy.dsn(local_cluster.primary.dsn) + " connect_timeout=1", timeout=1.5
+        )
+        deadline = Deadline(10)
+        with pytest.raises(PoolTimeoutError, match="within the timeout"):
+            pool.query("SELECT 1")
+        assert not deadline.expired
+        pool.close()
