@@ -7,6 +7,7 @@ now is the caller's business. It never picks a replica outside *usable*.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeAlias
@@ -56,9 +57,14 @@ class Weighted:
 
     def __init__(self, weights: Mapping[str, float], rng: random.Random | None = None) -> None:
         for name, weight in weights.items():
-            if not isinstance(weight, (int, float)) or weight < 0:
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, (int, float))
+                or not math.isfinite(weight)
+                or weight < 0
+            ):
                 raise ConfigurationError(
-                    f"the weight of replica {name!r} must be a number >= 0, not {weight!r}"
+                    f"the weight of replica {name!r} must be a finite number >= 0, not {weight!r}"
                 )
         self._weights = dict(weights)
         self._rng = rng or random.Random()

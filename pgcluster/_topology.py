@@ -65,7 +65,12 @@ def layout(
         raise ConfigurationError(
             "replicas must be a list of connection strings, not a single string"
         )
-    replicas = [_conninfo.resolve(r) for r in replicas]
+    for replica in replicas:
+        if not isinstance(replica, str):
+            raise ConfigurationError(
+                f"each replica must be a connection string, not {type(replica).__name__}"
+            )
+    replicas = [_conninfo.resolve(r, env) for r in replicas]
 
     hosts = split_hosts(primary)
     if len(hosts) > 1:
@@ -79,24 +84,35 @@ def layout(
 
 
 def split_hosts(conninfo: str) -> list[str]:
-    """One connection string per host of a multi-host connection string."""
+    """One connection string per host of a multi-host connection string.
+
+    Hosts may be listed in ``host``, in ``hostaddr`` or in both (then one for
+    one, as libpq requires); ``port`` gives one port per host or one for all.
+    """
     params = _conninfo.parse(conninfo)
-    hosts = params.get("host", "").split(",")
-    if len(hosts) < 2:
+    hosts = params["host"].split(",") if "host" in params else None
+    addrs = params["hostaddr"].split(",") if "hostaddr" in params else None
+    if hosts and addrs and len(hosts) != len(addrs):
+        raise ConfigurationError(
+            f"the connection string lists {len(hosts)} hosts but {len(addrs)} hostaddrs"
+        )
+    count = len(hosts or addrs or [""])
+    if count < 2:
         return [conninfo]
     ports = params.get("port", "").split(",")
     if len(ports) == 1:
-        ports = ports * len(hosts)
-    if len(ports) != len(hosts):
+        ports = ports * count
+    if len(ports) != count:
         raise ConfigurationError(
-            f"the connection string lists {len(hosts)} hosts but {len(ports)} ports"
+            f"the connection string lists {count} hosts but {len(ports)} ports"
         )
-    addrs = params.get("hostaddr", "").split(",") if "hostaddr" in params else None
     base = {k: v for k, v in conninfo_to_dict(conninfo).items() if k != "target_session_attrs"}
     out = []
-    for i, (host, port) in enumerate(zip(hosts, ports, strict=True)):
-        one = {**base, "host": host, "port": port or None}
-        if addrs is not None:
+    for i in range(count):
+        one = {**base, "port": ports[i] or None}
+        if hosts:
+            one["host"] = hosts[i]
+        if addrs:
             one["hostaddr"] = addrs[i]
         out.append(make_conninfo("", **one))
     return out

@@ -120,10 +120,10 @@ def test_make_balancer_builds_what_the_spec_names(
         (None, USABLE, "unknown balancer None"),
         ({"r1": 1, "r9": 1, "r8": 2}, USABLE, r"unknown replicas: r8, r9 \(replicas: r1, r2, r3\)"),
         ({"r1": 1}, [], r"unknown replicas: r1 \(replicas: none\)"),
-        ({"r1": -1}, USABLE, "'r1' must be a number >= 0, not -1"),
-        ({"r1": -0.5}, USABLE, "must be a number >= 0"),
-        ({"r1": "3"}, USABLE, "must be a number >= 0, not '3'"),
-        ({"r1": None}, USABLE, "must be a number >= 0, not None"),
+        ({"r1": -1}, USABLE, "'r1' must be a finite number >= 0, not -1"),
+        ({"r1": -0.5}, USABLE, "must be a finite number >= 0"),
+        ({"r1": "3"}, USABLE, "must be a finite number >= 0, not '3'"),
+        ({"r1": None}, USABLE, "must be a finite number >= 0, not None"),
     ],
 )
 def test_make_balancer_refuses_bad_specs(
@@ -134,7 +134,7 @@ def test_make_balancer_refuses_bad_specs(
     assert isinstance(info.value, psycopg.ProgrammingError)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: NaN passes the `weight < 0` check")
-def test_a_nan_weight_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match="must be a number >= 0"):
-        make_balancer({"r1": float("nan"), "r2": 1.0}, USABLE)
+@pytest.mark.parametrize("weight", [float("nan"), float("inf"), True])
+def test_nan_infinite_and_boolean_weights_are_refused(weight: float) -> None:
+    with pytest.raises(ConfigurationError, match="must be a finite number >= 0"):
+        make_balancer({"r1": weight, "r2": 1.0}, USABLE)

@@ -138,15 +138,20 @@ def test_hosts_and_ports_must_match(url: str, message: str) -> None:
         layout(url, None, NO_ENV)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: split_hosts raises IndexError", raises=IndexError)
 def test_hosts_and_hostaddrs_must_match() -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="2 hosts but 1 hostaddrs"):
         layout("host=h1,h2 hostaddr=10.0.0.1", None, NO_ENV)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: only `host` is split, not a multi-value `hostaddr`")
 def test_a_multi_hostaddr_url_is_a_set_of_hosts_to_probe() -> None:
-    assert layout("hostaddr=10.0.0.1,10.0.0.2 dbname=app", None, NO_ENV).primary is None
+    config = layout("hostaddr=10.0.0.1,10.0.0.2 port=5433 dbname=app", None, NO_ENV)
+    assert config.primary is None
+    assert [n.name for n in config.replicas] == ["10.0.0.1:5433/app", "10.0.0.2:5433/app"]
+
+
+def test_a_replica_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="NoneType"):
+        layout("host=p", [None], {"DATABASE_URL": "host=elsewhere"})  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize(
