@@ -591,3 +591,19 @@ def test_builtin_function_table_is_generated_from_pg_proc() -> None:
     assert FUNCTIONS["now"][0] == "s"
     assert FUNCTIONS["similarity"] == ("i", "pg_trgm")
     assert set(v for v, _ in FUNCTIONS.values()) == {"v", "s", "i"}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO t VALUES (';'); SET x = 1",
+        "INSERT INTO t VALUES (E'\\';'); SET x = 1",
+        "INSERT INTO t VALUES ($$;$$); SET x = 1",
+        "INSERT INTO t VALUES ('a;b') ; LISTEN x",
+        "INSERT INTO t VALUES (1) -- ;\n; SET x = 1",
+        'INSERT INTO "a;b" VALUES (1) /* ; */; SET x = 1',
+    ],
+)
+def test_scan_finds_the_statement_after_a_large_write(statement: str) -> None:
+    route = check(statement, P, Policy(max_parse_size=0))
+    assert route.session

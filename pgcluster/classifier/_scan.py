@@ -22,13 +22,24 @@ from collections.abc import Iterator
 from ._knowledge import NODE_RELATIONS, function_verdict
 from ._route import Policy, Verdict, hard, read, soft
 
+# Characters that never start a token we need: skipped in one C-level match.
+_BORING = re.compile("[^A-Za-z_\x80-\U0010ffff'\"/\\-$();.]*")
 # A word, or the start of something that needs care.
-_NEXT = re.compile(
+_TOKEN = re.compile(
     r"""(?P<w>(?<![\w$])[^\W\d][\w$]*)|(?P<s>')|(?P<i>")|(?P<c>--|/\*)"""
-    r"""|(?P<d>\$(?:[^\W\d][\w]*)?\$)|(?P<p>[();.])"""
+    r"""|(?P<d>(?<![\w$])\$(?:[^\W\d][\w]*)?\$)|(?P<p>[();.])"""
+)
+_HARD_CHARS = ('"', "$", "--", "/*", "\\")
+_WORDISH = re.compile(r"[\w$]+")
+# Ordinary text and complete standard or E'' strings, for skipping a statement.
+_BULK = re.compile(
+    r"""(?:[^;'"$/\-Ee]+|(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'|[Ee](?!')|(?<=[\w$])[Ee]"""
+    r"""|'(?:[^']|'')*'|-(?!-)|/(?!\*)|(?<=[\w$])\$|\$(?![^\W\d]\w*\$|\$))*"""
 )
 # In statements we only skip: quotes, comments and semicolons.
-_SKIP = re.compile(r"""(?P<s>')|(?P<i>")|(?P<c>--|/\*)|(?P<d>\$(?:[^\W\d][\w]*)?\$)|(?P<p>;)""")
+_SKIP = re.compile(
+    r"""(?P<s>')|(?P<i>")|(?P<c>--|/\*)|(?P<d>(?<![\w$])\$(?:[^\W\d][\w]*)?\$)|(?P<p>;)"""
+)
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _ESTRING = re.compile(r"'(?:[^'\\]|\\.|'')*'", re.S)
 _QIDENT = re.compile(r'"(?:[^"]|"")*"')
@@ -195,16 +206,26 @@ class _Lexer:
     def tokens(self) -> Iterator[tuple[str, str]]:
         """Yield (kind, text): "w" word, "i" quoted identifier, "s" string, "p" punctuation."""
         sql = self.sql
-        search = _NEXT.search
+        n = len(sql)
+        boring = _BORING.match
+        token = _TOKEN.match
         while True:
-            m = search(sql, self.pos)
-            if m is None:
+            skipped = boring(sql, self.pos)
+            start = skipped.end() if skipped is not None else self.pos
+            if start >= n:
+                self.pos = n
                 return
+            m = token(sql, start)
+            if m is None:
+                # a word glued to a number (1e5), "$1", a lone "-" or "/"
+                w = _WORDISH.match(sql, start)
+                self.pos = w.end() if w is not None else start + 1
+                continue
             kind = m.lastgroup
-            start, end = m.span()
+            end = m.end()
             if kind == "w":
                 word = m.group()
-                if end < len(sql) and sql[end] == "'" and word in ("E", "e"):
+                if end < n and sql[end] == "'" and word in ("E", "e"):
                     self._skip_quoted("s", end, escape=True)
                     yield "s", ""
                     continue
@@ -228,11 +249,33 @@ class _Lexer:
     def skip_statement(self) -> None:
         """Advance past the next top-level ";" (or to the end)."""
         sql = self.sql
-        while True:
-            m = _SKIP.search(sql, self.pos)
-            if m is None:
+        pos = self.pos
+        semi = sql.find(";", pos)
+        end = len(sql) if semi < 0 else semi
+        # Fast path, all in C: with no double quote, dollar, comment or backslash
+        # before the next ";", that ";" ends the statement iff the single quotes
+        # before it are balanced (an escaped '' counts twice).
+        if not any(sql.find(c, pos, end) >= 0 for c in _HARD_CHARS):
+            if semi < 0:
                 self.pos = len(sql)
                 return
+            if sql.count("'", pos, semi) % 2 == 0:
+                self.pos = semi + 1
+                return
+        self._skip_slow()
+
+    def _skip_slow(self) -> None:
+        sql = self.sql
+        while True:
+            # Whole runs of ordinary text and complete strings in one C-level match.
+            pos = _BULK.match(sql, self.pos).end()  # type: ignore[union-attr]
+            m = _SKIP.match(sql, pos)
+            if m is None:
+                if pos >= len(sql):
+                    self.pos = len(sql)
+                    return
+                self.pos = pos + 1  # an "E" or "$" _BULK would not take alone
+                continue
             kind = m.lastgroup
             start, end = m.span()
             if kind == "p":
