@@ -243,14 +243,7 @@ class AsyncPool:
 
     async def getconn(self, timeout: float | None = None) -> AsyncConnection[Any]:
         """Take a connection (not in autocommit); give it back with `putconn()`."""
-        await self._ensure_open()
-        try:
-            conn = await self._pool.getconn(timeout)
-        except psycopg_pool.PoolTimeout as ex:
-            raise self._timeout_error(ex) from None
-        except psycopg_pool.PoolClosed:
-            self._check_not_closed()
-            raise
+        conn = await self._getconn(timeout)
         await conn.set_autocommit(False)
         return conn
 
@@ -275,18 +268,22 @@ class AsyncPool:
         self, timeout: float | None = None
     ) -> AsyncIterator[AsyncConnection[Any]]:
         """A pooled connection in autocommit, as `query()` and `task()` use it."""
+        conn = await self._getconn(timeout)
+        try:
+            yield conn
+        finally:
+            await self._pool.putconn(conn)
+
+    async def _getconn(self, timeout: float | None) -> AsyncConnection[Any]:
+        """psycopg_pool's getconn(), opening the pool first and with our errors."""
         await self._ensure_open()
         try:
-            conn = await self._pool.getconn(timeout)
+            return await self._pool.getconn(timeout)
         except psycopg_pool.PoolTimeout as ex:
             raise self._timeout_error(ex) from None
         except psycopg_pool.PoolClosed:
             self._check_not_closed()
             raise
-        try:
-            yield conn
-        finally:
-            await self._pool.putconn(conn)
 
     async def _ensure_open(self) -> None:
         if not self._opened:

@@ -245,14 +245,7 @@ class Pool:
 
     def getconn(self, timeout: float | None = None) -> Connection[Any]:
         """Take a connection (not in autocommit); give it back with `putconn()`."""
-        self._ensure_open()
-        try:
-            conn = self._pool.getconn(timeout)
-        except psycopg_pool.PoolTimeout as ex:
-            raise self._timeout_error(ex) from None
-        except psycopg_pool.PoolClosed:
-            self._check_not_closed()
-            raise
+        conn = self._getconn(timeout)
         conn.set_autocommit(False)
         return conn
 
@@ -275,18 +268,22 @@ class Pool:
     @contextmanager
     def _connection(self, timeout: float | None = None) -> Iterator[Connection[Any]]:
         """A pooled connection in autocommit, as `query()` and `task()` use it."""
+        conn = self._getconn(timeout)
+        try:
+            yield conn
+        finally:
+            self._pool.putconn(conn)
+
+    def _getconn(self, timeout: float | None) -> Connection[Any]:
+        """psycopg_pool's getconn(), opening the pool first and with our errors."""
         self._ensure_open()
         try:
-            conn = self._pool.getconn(timeout)
+            return self._pool.getconn(timeout)
         except psycopg_pool.PoolTimeout as ex:
             raise self._timeout_error(ex) from None
         except psycopg_pool.PoolClosed:
             self._check_not_closed()
             raise
-        try:
-            yield conn
-        finally:
-            self._pool.putconn(conn)
 
     def _ensure_open(self) -> None:
         if not self._opened:
