@@ -1,0 +1,48 @@
+"""Which failures mean "this node is unavailable", and what that allows. Pure, no I/O.
+
+A server that answers with an error has decided (a constraint, a syntax
+error): another node would answer the same. A connection that cannot be had
+or is lost says nothing about the statement, only about the node: a read
+may go elsewhere, and a write's fate depends on whether it was sent.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import psycopg_pool
+
+# SQLSTATEs that a server sends when it, not the statement, is the problem.
+UNAVAILABLE_SQLSTATES = frozenset(
+    {
+        "57P01",  # admin_shutdown: the server is stopping
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now: starting up, or a standby not yet consistent
+        "08000",  # connection_exception
+        "08003",  # connection_does_not_exist
+        "08006",  # connection_failure
+        "08001",  # sqlclient_unable_to_establish_sqlconnection
+        "08004",  # sqlserver_rejected_establishment_of_sqlconnection
+    }
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when *error* is about the node (down, unreachable, stopping), not the statement."""
+    if isinstance(error, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)):
+        return True
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    # No SQLSTATE: libpq's own failure (refused, reset, timed out, lost).
+    return error.sqlstate is None or error.sqlstate in UNAVAILABLE_SQLSTATES
+
+
+def outcome_unknown(error: BaseException, sent: bool) -> bool:
+    """True when a write may or may not have been applied: the link broke after sending.
+
+    A server that answered with an error (even 57P01) rolled the statement
+    back; a failure before sending applied nothing. Only a connection lost
+    with no answer leaves the outcome unknown.
+    """
+    if not sent or isinstance(error, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)):
+        return False
+    return isinstance(error, psycopg.OperationalError) and error.sqlstate is None

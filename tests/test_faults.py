@@ -1,0 +1,54 @@
+"""Which failures are about the node, and when a write's outcome is unknown."""
+
+from __future__ import annotations
+
+import psycopg
+import psycopg_pool
+import pytest
+
+from pgcluster._faults import is_unavailable, outcome_unknown
+
+
+def server_error(sqlstate: str) -> psycopg.Error:
+    """The psycopg error class the server's *sqlstate* maps to."""
+    cls = psycopg.errors.lookup(sqlstate)
+    return cls("from the server")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        psycopg.OperationalError("connection refused"),  # libpq's own: no SQLSTATE
+        psycopg_pool.PoolTimeout("no connection in 1 s"),
+        psycopg_pool.PoolClosed("closed"),
+        server_error("57P01"),
+        server_error("57P03"),
+        server_error("08006"),
+    ],
+)
+def test_node_failures_are_unavailability(error: Exception) -> None:
+    assert is_unavailable(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        server_error("23505"),  # unique violation: the statement's fault
+        server_error("42601"),  # syntax error
+        server_error("40001"),  # serialization failure: retry the transaction, not the node
+        server_error("25006"),  # read-only transaction: the misroute safety net's business
+        server_error("57014"),  # query_canceled (statement_timeout): the statement was slow
+        ValueError("not a database error"),
+    ],
+)
+def test_statement_failures_are_not(error: Exception) -> None:
+    assert not is_unavailable(error)
+
+
+def test_a_write_outcome_is_unknown_only_when_lost_after_sending() -> None:
+    lost = psycopg.OperationalError("server closed the connection unexpectedly")
+    assert outcome_unknown(lost, sent=True)
+    assert not outcome_unknown(lost, sent=False)  # never left the client
+    assert not outcome_unknown(server_error("57P01"), sent=True)  # answered: rolled back
+    assert not outcome_unknown(server_error("23505"), sent=True)
+    assert not outcome_unknown(psycopg_pool.PoolTimeout("x"), sent=True)
