@@ -23,12 +23,14 @@ __all__ = [
     "ConfigurationError",
     "Error",
     "InvalidQueryError",
+    "NoPrimaryError",
     "PoolClosedError",
     "PoolTimeoutError",
     "ReplicaWriteError",
     "RoleMismatchError",
     "SessionStatementError",
     "UnavailableError",
+    "WriteOutcomeUnknown",
 ]
 
 
@@ -78,3 +80,15 @@ class ReplicaWriteError(Error, psycopg.errors.ReadOnlySqlTransaction):
     Also a `psycopg.errors.ReadOnlySqlTransaction` (SQLSTATE 25006), which is
     what the replica answered.
     """
+
+
+class WriteOutcomeUnknown(UnavailableError):
+    """The connection broke after a write was sent: it may or may not have been applied.
+
+    Never retried automatically (it could be applied twice). Check the data,
+    or make the write idempotent, before running it again.
+    """
+
+
+class NoPrimaryError(UnavailableError):
+    """No usable primary appeared within ``failover_timeout``; the message says what was seen."""
