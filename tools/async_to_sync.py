@@ -51,6 +51,7 @@ def pairs() -> list[tuple[Path, Path]]:
 
 
 RENAMES = {
+    "TaskRunner": "ThreadRunner",
     "ALock": "Lock",
     "AbstractAsyncContextManager": "AbstractContextManager",
     "AsyncCluster": "Cluster",

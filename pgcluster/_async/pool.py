@@ -251,6 +251,11 @@ class AsyncPool:
         """Give back a connection taken with `getconn()`."""
         await self._pool.putconn(conn)
 
+    async def check(self) -> None:
+        """Test the idle connections and replace the broken ones (psycopg_pool's check())."""
+        if self._opened and not self._closed:
+            await self._pool.check()
+
     def get_stats(self) -> dict[str, int]:
         """psycopg_pool's counters (connections, requests, waits, errors...)."""
         return self._pool.get_stats()

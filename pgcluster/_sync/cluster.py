@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
 from collections.abc import Iterator, Callable, Mapping, Sequence
 from contextlib import closing, contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -23,14 +26,23 @@ from psycopg.rows import tuple_row
 
 from .._acompat import Lock
 from .._balance import BalancerSpec, make_balancer
+from .._faults import is_unavailable, outcome_unknown
+from .._health import Change, ClusterHealth, LagLimit
+from .._monitor import Monitor, Probe, ThreadRunner, describe_error, log_change
 from .._query import Query, check_query
 from .._result import Result
 from .._routing import decide, parse_target
 from .._stats import RoutingStats
-from .._topology import Layout, NodeSpec, assign_roles, layout
+from .._topology import Layout, assign_roles, layout
 from .._tx import TxOptions
 from ..classifier import Policy, Route, Target
-from ..errors import ConfigurationError, PoolClosedError
+from ..errors import (
+    ConfigurationError,
+    NoPrimaryError,
+    PoolClosedError,
+    UnavailableError,
+    WriteOutcomeUnknown,
+)
 from .pool import Pool
 from .session import (
     DEFAULT_BATCH_SIZE,
@@ -75,6 +87,12 @@ class Cluster:
     *primary* defaults to ``$DATABASE_URL`` and *replicas* to the comma
     separated ``$DATABASE_REPLICA_URLS``. Other keyword arguments are
     `Pool` options, applied to the pool of every node.
+
+    A monitor probes every node each *health_interval* seconds (within
+    *probe_timeout*): a replica that fails leaves the rotation at once and
+    comes back once probes pass again; replicas further behind than
+    *max_replica_lag* (seconds, or ``{"seconds": ..., "bytes": ...}``) are not
+    read from. *on_change* is called with each role change and ejection.
     """
 
     def __init__(
@@ -85,7 +103,11 @@ class Cluster:
         balancer: BalancerSpec = "round_robin",
         policy: Policy | None = None,
         load_catalog: bool = True,
-        probe_timeout: float = 5.0,
+        health_interval: float = 1.0,
+        probe_timeout: float = 2.0,
+        max_replica_lag: LagLimit | float | timedelta | Mapping[str, float] | None = None,
+        fallback_to_primary: bool = True,
+        on_change: Callable[[Change], None] | None = None,
         **pool_options: Any,
     ) -> None:
         self._layout: Layout = layout(primary, replicas)
@@ -97,7 +119,15 @@ class Cluster:
         self._base_policy = policy if policy is not None else Policy()
         self._policy = self._base_policy
         self._load_catalog = load_catalog
+        self._health_interval = health_interval
         self._probe_timeout = probe_timeout
+        self._max_replica_lag = LagLimit.of(max_replica_lag)
+        self._fallback_to_primary = fallback_to_primary
+        self._on_change = on_change
+        self._health_lock = threading.Lock()
+        self._health: ClusterHealth | None = None
+        self._runner: ThreadRunner | None = None
+        self._stale: set[str] = set()  # nodes whose idle connections may be broken
         self._connect_kwargs: dict[str, Any] = dict(pool_options.get("kwargs") or {})
         self._stats = RoutingStats()
         self._pinned: ContextVar[bool] = ContextVar(f"pgcluster_pinned_{id(self)}", default=False)
@@ -138,15 +168,41 @@ class Cluster:
             self.wait(timeout)
 
     def _open(self) -> None:
-        probes = {node.name: self._in_recovery(node) for node in self._layout.nodes}
-        primary, replicas = assign_roles(self._layout, probes)
-        self._primary = primary.name
-        self._replicas = [node.name for node in replicas]
-        self._balancer = make_balancer(self._balancer_spec, self._replicas)
-        for pool in self._pools.values():
-            pool.open()
-        if self._load_catalog:
-            self._refresh_catalog()
+        nodes = {node.name: node.conninfo for node in self._layout.nodes}
+        monitor = Monitor(
+            nodes,
+            interval=self._health_interval,
+            timeout=self._probe_timeout,
+            connect_kwargs=self._connect_kwargs,
+            lock=self._health_lock,
+            on_changes=self._changed,
+        )
+        self._runner = ThreadRunner()
+        try:
+            seen = self._runner.run(monitor.probe_all())
+            in_recovery = {
+                name: probe.in_recovery if isinstance(probe, Probe) else None
+                for name, probe in seen.items()
+            }
+            primary, replicas = assign_roles(self._layout, in_recovery)
+            self._primary = primary.name
+            self._replicas = [node.name for node in replicas]
+            self._balancer = make_balancer(self._balancer_spec, self._replicas)
+            self._health = monitor.health = ClusterHealth(
+                list(nodes),
+                primary.name,
+                max_replica_lag=self._max_replica_lag,
+                fallback_to_primary=self._fallback_to_primary,
+            )
+            monitor.report(seen, time.monotonic())
+            for pool in self._pools.values():
+                pool.open()
+            if self._load_catalog:
+                self._refresh_catalog()
+            self._runner.start(monitor.run())
+        except BaseException:
+            self._runner.stop()
+            raise
         logger.info(
             "cluster open: primary %r, replicas %s", self._primary, self._replicas or "none"
         )
@@ -160,6 +216,8 @@ class Cluster:
     def close(self, timeout: float = 5.0) -> None:
         """Close every node's pool; later use raises `PoolClosedError`. Idempotent."""
         self._closed = True
+        if self._runner is not None:
+            self._runner.stop()
         for pool in self._pools.values():
             pool.close(timeout)
 
@@ -193,20 +251,38 @@ class Cluster:
         check_query(query)
         self._ensure_open()
         route = decide(query, self._policy, parse_target(target), self._pinned.get())
-        name = self._node_for(route.target)
-        pool = self._routed(name, route)
+        if route.target is Target.PRIMARY:
+            return self._write(route, query, params)
+        nodes = self._read_nodes()
+        for attempt, name in enumerate(nodes):
+            try:
+                with self._checkout(name, route) as conn:
+                    return execute(conn, query, params)
+            except psycopg.errors.ReadOnlySqlTransaction:
+                if name == self._primary:
+                    raise
+                return self._write(self._misrouted(name, route), query, params)
+            except psycopg.Error as ex:
+                # An availability failure is retried once, on the next node.
+                if not is_unavailable(ex) or attempt == len(nodes) - 1:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _write(self, route: Route, query: Query, params: Params | None) -> Result[Any]:
+        """Run a statement on the primary; never retried (it may have been applied)."""
+        name = self._write_node()
+        sent = False
         try:
-            with pool._connection() as conn:
+            with self._checkout(name, route) as conn:
+                sent = True
                 return execute(conn, query, params)
-        except psycopg.errors.ReadOnlySqlTransaction:
-            if name == self._primary:
-                raise
-            retry = self._misrouted(name, route)
-        except psycopg.Error:
-            self._stats.error(name)
+        except psycopg.Error as ex:
+            if outcome_unknown(ex, sent):
+                raise WriteOutcomeUnknown(
+                    f"the connection to the primary {name!r} broke after the statement was"
+                    f" sent ({describe_error(ex)}): it may or may not have been applied"
+                ) from ex
             raise
-        with self._routed(self._primary, retry)._connection() as conn:
-            return execute(conn, query, params)
 
     def stream(
         self,
@@ -220,31 +296,26 @@ class Cluster:
         check_query(query)
         self._ensure_open()
         route = decide(query, self._policy, parse_target(target), self._pinned.get())
-        name = self._node_for(route.target)
-        pool = self._routed(name, route)
+        nodes = self._read_nodes()[:2] if route.target is Target.REPLICA else [self._write_node()]
         started = False
-        try:
-            with (
-                pool._connection() as conn,
-                closing(stream_rows(conn, query, params, batch_size)) as rows,
-            ):
-                for row in rows:
-                    started = True
-                    yield row
-            return
-        except psycopg.errors.ReadOnlySqlTransaction:
-            if started or name == self._primary:
-                raise
-            retry = self._misrouted(name, route)
-        except psycopg.Error:
-            self._stats.error(name)
-            raise
-        with (
-            self._routed(self._primary, retry)._connection() as conn,
-            closing(stream_rows(conn, query, params, batch_size)) as rows,
-        ):
-            for row in rows:
-                yield row
+        for attempt, name in enumerate(nodes):
+            try:
+                with (
+                    self._checkout(name, route) as conn,
+                    closing(stream_rows(conn, query, params, batch_size)) as rows,
+                ):
+                    for row in rows:
+                        started = True
+                        yield row
+                return
+            except psycopg.errors.ReadOnlySqlTransaction:
+                if started or name == self._primary:
+                    raise
+                route = self._misrouted(name, route)
+                nodes.append(self._write_node())
+            except psycopg.Error as ex:
+                if started or not is_unavailable(ex) or attempt == len(nodes) - 1:
+                    raise
 
     @contextmanager
     def task(self, target: Target | str = Target.PRIMARY) -> Iterator[Session]:
@@ -345,7 +416,18 @@ class Cluster:
         for name, pool in self._pools.items():
             role = "primary" if name == self._primary else "replica"
             nodes[name] = {"role": role, **self._stats.node(name), "pool": pool.get_stats()}
-        return {**self._stats.totals(), "nodes": nodes, "reasons": self._stats.reasons()}
+        health: dict[str, Any] = {}
+        if self._health is not None:
+            with self._health_lock:
+                health = self._health.stats(time.monotonic())
+            for name, seen in health.pop("nodes").items():
+                nodes[name]["health"] = seen
+        return {
+            **self._stats.totals(),
+            **health,
+            "nodes": nodes,
+            "reasons": self._stats.reasons(),
+        }
 
     @property
     def primary(self) -> str:
@@ -377,10 +459,33 @@ class Cluster:
             raise PoolClosedError("the cluster is closed: create a new one")
 
     def _node_for(self, target: Target) -> str:
-        """The node to run a statement routed to *target* on."""
-        if target is Target.REPLICA and self._replicas:
-            return self._balancer.order(self._replicas)[0]
-        return self._primary
+        """The node for a session (task, tx, connection) on *target*."""
+        return self._read_nodes()[0] if target is Target.REPLICA else self._write_node()
+
+    def _read_nodes(self) -> list[str]:
+        """Where a read may go, in order: the balancer's choice, one fallback."""
+        assert self._health is not None
+        with self._health_lock:
+            plan = self._health.read_plan()
+            if not plan.replicas and plan.primary is None:
+                raise UnavailableError(
+                    f"no node can serve reads ({plan.reason}): {self._health.describe(time.monotonic())}"
+                )
+        nodes = self._balancer.order(plan.replicas)[:2]
+        if plan.primary is not None and len(nodes) < 2:
+            nodes.append(plan.primary)
+        return nodes
+
+    def _write_node(self) -> str:
+        """The primary, as the health checks know it."""
+        assert self._health is not None
+        with self._health_lock:
+            primary = self._health.primary()
+            if primary is None:
+                raise NoPrimaryError(
+                    f"no usable primary: {self._health.describe(time.monotonic())}"
+                )
+        return primary
 
     def _session_node(self, target: Target | str, what: str) -> str:
         """The node for a task/tx/connection asked on *target* (use_primary() wins)."""
@@ -388,14 +493,53 @@ class Cluster:
         if wanted is None:
             raise ConfigurationError(f"{what} needs target='primary' or 'replica'")
         if self._pinned.get():
-            return self._primary
+            return self._write_node()
         return self._node_for(wanted)
 
-    def _routed(self, name: str, route: Route) -> Pool:
+    @contextmanager
+    def _checkout(self, name: str, route: Route) -> Iterator[Connection[Any]]:
+        """A connection of *name* for one statement routed by *route*, with the bookkeeping:
+        stats, the DEBUG line, and health reports on availability failures."""
         self._stats.routed(name, route.reason)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
-        return self._pools[name]
+        pool = self._pools[name]
+        try:
+            if name in self._stale:
+                # The node failed earlier: drop the pool's broken idle connections first.
+                self._stale.discard(name)
+                pool.check()
+            with pool._connection() as conn:
+                yield conn
+        except psycopg.Error as ex:
+            self._stats.error(name)
+            if is_unavailable(ex):
+                self._node_failed(name, ex)
+            raise
+
+    def _node_failed(self, name: str, error: BaseException) -> None:
+        assert self._health is not None
+        self._stale.add(name)
+        with self._health_lock:
+            changes = self._health.statement_failed(name, time.monotonic(), describe_error(error))
+        self._changed(changes)
+
+    def _changed(self, changes: list[Change]) -> None:
+        """Role changes and ejections: log them, keep routing current, tell the user's hook."""
+        for change in changes:
+            log_change(change)
+            if self._on_change is not None:
+                try:
+                    self._on_change(change)
+                except Exception:
+                    logger.exception("the on_change hook failed on %s", change)
+        if self._health is not None:
+            with self._health_lock:
+                primary = self._health.primary()
+            if primary is not None and primary != self._primary:
+                self._primary = primary
+                self._replicas = [n for n in self._pools if n != primary]
+                self._balancer = make_balancer(self._balancer_spec, self._replicas)
 
     def _misrouted(self, name: str, route: Route) -> Route:
         """A replica refused a statement classified as a read: it goes to the primary."""
@@ -410,20 +554,6 @@ class Cluster:
         return Route(
             Target.PRIMARY, f"re-run on the primary: a replica refused it ({route.reason})"
         )
-
-    def _in_recovery(self, node: NodeSpec) -> bool | None:
-        """The node's ``pg_is_in_recovery()``, or None when it cannot be reached."""
-        try:
-            with Connection.connect(
-                node.conninfo,
-                **{"connect_timeout": max(1, round(self._probe_timeout)), **self._connect_kwargs},
-                autocommit=True,
-            ) as conn:
-                cur = conn.execute("SELECT pg_is_in_recovery()")
-                row = cur.fetchone()
-                return bool(row[0]) if row else None
-        except psycopg.OperationalError:
-            return None
 
     def _refresh_catalog(self) -> None:
         with self._pools[self._primary]._connection() as conn:

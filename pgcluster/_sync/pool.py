@@ -253,6 +253,11 @@ class Pool:
         """Give back a connection taken with `getconn()`."""
         self._pool.putconn(conn)
 
+    def check(self) -> None:
+        """Test the idle connections and replace the broken ones (psycopg_pool's check())."""
+        if self._opened and not self._closed:
+            self._pool.check()
+
     def get_stats(self) -> dict[str, int]:
         """psycopg_pool's counters (connections, requests, waits, errors...)."""
         return self._pool.get_stats()
