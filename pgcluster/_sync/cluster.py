@@ -27,8 +27,8 @@ from psycopg.rows import tuple_row
 from .._acompat import Lock
 from .._balance import BalancerSpec, make_balancer
 from .._faults import is_unavailable, outcome_unknown
-from .._health import Change, ClusterHealth, LagLimit
-from .._monitor import Monitor, Probe, ThreadRunner, describe_error, log_change
+from .._health import Change, ChangeKind, ClusterHealth, LagLimit
+from .._monitor import Monitor, Probe, ThreadRunner, abort_connection, describe_error, log_change
 from .._query import Query, check_query
 from .._result import Result
 from .._routing import decide, parse_target
@@ -128,6 +128,8 @@ class Cluster:
         self._health: ClusterHealth | None = None
         self._runner: ThreadRunner | None = None
         self._stale: set[str] = set()  # nodes whose idle connections may be broken
+        # Connections running a statement, per node: aborted when the node is ejected.
+        self._in_flight: dict[str, set[Connection[Any]]] = {n: set() for n in self._pools}
         self._connect_kwargs: dict[str, Any] = dict(pool_options.get("kwargs") or {})
         self._stats = RoutingStats()
         self._pinned: ContextVar[bool] = ContextVar(f"pgcluster_pinned_{id(self)}", default=False)
@@ -510,7 +512,11 @@ class Cluster:
                 self._stale.discard(name)
                 pool.check()
             with pool._connection() as conn:
-                yield conn
+                self._in_flight[name].add(conn)
+                try:
+                    yield conn
+                finally:
+                    self._in_flight[name].discard(conn)
         except psycopg.Error as ex:
             self._stats.error(name)
             if is_unavailable(ex):
@@ -528,6 +534,10 @@ class Cluster:
         """Role changes and ejections: log them, keep routing current, tell the user's hook."""
         for change in changes:
             log_change(change)
+            if change.kind in (ChangeKind.EJECTED, ChangeKind.FENCED):
+                # A hung node never answers: end what waits on it, so reads retry elsewhere.
+                for conn in list(self._in_flight.get(change.node, ())):
+                    abort_connection(conn)
             if self._on_change is not None:
                 try:
                     self._on_change(change)

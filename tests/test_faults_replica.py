@@ -1,0 +1,158 @@
+"""Replicas that die or hang under load: reads keep flowing (fresh clusters: destructive).
+
+Sync Cluster with threads here; the async twin is in test_faults_replica_async.py's
+place once the async fault tests land (the code under test is generated from one source).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+import pgcluster
+from pgcluster._health import Change, ChangeKind
+from pgcluster.testing import LocalCluster, LocalNode, TcpProxy
+
+from .support import Deadline
+
+WHO = "SELECT current_setting('cluster_name') AS node"
+
+
+@pytest.fixture
+def events() -> list[Change]:
+    return []
+
+
+@pytest.fixture
+def cluster(fresh_cluster: LocalCluster, events: list[Change]) -> Iterator[pgcluster.Cluster]:
+    replicas = [n.dsn for n in fresh_cluster.replicas]
+    with pgcluster.Cluster(
+        fresh_cluster.primary.dsn,
+        replicas,
+        health_interval=0.2,
+        probe_timeout=1.0,
+        timeout=3.0,
+        on_change=events.append,
+    ) as cluster:
+        yield cluster
+
+
+def ejected(events: list[Change], node: LocalNode) -> bool:
+    return any(
+        c.kind is ChangeKind.EJECTED and c.node.endswith(f":{node.port}/postgres") for c in events
+    )
+
+
+class ReadLoad:
+    """Threads reading as fast as they can, counting where reads went and what failed."""
+
+    def __init__(self, cluster: pgcluster.Cluster, threads: int = 4) -> None:
+        self.cluster = cluster
+        self.seen: Counter[str] = Counter()
+        self.failures: list[BaseException] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._read) for _ in range(threads)]
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                node = self.cluster.query(WHO)[0]["node"]
+            except Exception as ex:
+                with self._lock:
+                    self.failures.append(ex)
+            else:
+                with self._lock:
+                    self.seen[node] += 1
+
+    def __enter__(self) -> ReadLoad:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+
+    def reads(self) -> int:
+        with self._lock:
+            return sum(self.seen.values())
+
+
+def test_a_replica_killed_under_read_load_costs_no_read(
+    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster, events: list[Change]
+) -> None:
+    victim = fresh_cluster.replicas[0]
+    with ReadLoad(cluster) as load:
+        deadline = Deadline(10)
+        while load.reads() < 200:
+            deadline.sleep("the read load to start")
+        killed_at = time.monotonic()
+        victim.kill()
+        deadline = Deadline(10)
+        while not ejected(events, victim):
+            deadline.sleep("the killed replica to be ejected")
+        ejected_after = time.monotonic() - killed_at
+        before = load.reads()
+        deadline = Deadline(10)
+        while load.reads() < before + 200:
+            deadline.sleep("reads to go on after the ejection")
+    print(f"\nreplica ejected {ejected_after:.2f} s after the kill; reads: {dict(load.seen)}")
+    assert load.failures == []
+    assert ejected_after < 3.0  # one health interval plus a probe timeout, with margin
+    stats = cluster.get_stats()
+    victim_name = next(n for n in stats["nodes"] if n.endswith(f":{victim.port}/postgres"))
+    assert stats["nodes"][victim_name]["health"]["status"] == "unavailable"
+
+
+def test_a_paused_replica_does_not_stall_reads(
+    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster, events: list[Change]
+) -> None:
+    victim = fresh_cluster.replicas[0]
+    with ReadLoad(cluster) as load:
+        deadline = Deadline(10)
+        while load.reads() < 200:
+            deadline.sleep("the read load to start")
+        paused_at = time.monotonic()
+        victim.pause()  # SIGSTOP: connections stay open, nothing answers
+        try:
+            deadline = Deadline(10)
+            while not ejected(events, victim):
+                deadline.sleep("the hung replica to be ejected")
+            ejected_after = time.monotonic() - paused_at
+            before = load.reads()
+            deadline = Deadline(5)
+            while load.reads() < before + 200:
+                deadline.sleep("reads to go on while the replica hangs")
+        finally:
+            victim.resume()
+    print(f"\nhung replica ejected {ejected_after:.2f} s after SIGSTOP; reads: {dict(load.seen)}")
+    assert load.failures == []
+    assert ejected_after < 3.0  # a probe timeout (1 s) after the next round (0.2 s), with margin
+
+
+def test_a_replica_cut_off_by_the_network_does_not_stall_reads(fresh_cluster: LocalCluster) -> None:
+    primary, (first, second) = fresh_cluster.primary, fresh_cluster.replicas
+    with TcpProxy(first.host, first.port) as proxy:
+        replicas = [proxy.dsn(first.dsn), second.dsn]
+        with (
+            pgcluster.Cluster(
+                primary.dsn, replicas, health_interval=0.2, probe_timeout=1.0, timeout=3.0
+            ) as cluster,
+            ReadLoad(cluster) as load,
+        ):
+            deadline = Deadline(10)
+            while load.reads() < 200:
+                deadline.sleep("the read load to start")
+            proxy.blackhole()
+            before = load.reads()
+            deadline = Deadline(5)
+            while load.reads() < before + 300:
+                deadline.sleep("reads to go on while the replica is unreachable")
+    assert load.failures == []
+    assert load.seen["replica2"] > 0
