@@ -37,12 +37,13 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 def outcome_unknown(error: BaseException, sent: bool) -> bool:
-    """True when a write may or may not have been applied: the link broke after sending.
+    """True when a write may or may not have been applied: the node failed after sending.
 
-    A server that answered with an error (even 57P01) rolled the statement
-    back; a failure before sending applied nothing. Only a connection lost
-    with no answer leaves the outcome unknown.
+    A server error about the statement (a constraint, a syntax error) means
+    it was rolled back; a failure before sending applied nothing. But a lost
+    connection, or a server shutting down (57P01 "terminating connection"),
+    after sending may come after the commit: nobody can tell.
     """
     if not sent or isinstance(error, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)):
         return False
-    return isinstance(error, psycopg.OperationalError) and error.sqlstate is None
+    return is_unavailable(error)

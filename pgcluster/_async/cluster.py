@@ -22,7 +22,7 @@ import psycopg.errors
 from psycopg import AsyncConnection, IsolationLevel
 from psycopg.rows import tuple_row
 
-from .._acompat import ALock
+from .._acompat import ALock, asleep
 from .._balance import BalancerSpec, make_balancer
 from .._faults import is_unavailable, outcome_unknown
 from .._health import Change, ChangeKind, ClusterHealth, LagLimit
@@ -91,6 +91,8 @@ class AsyncCluster:
     comes back once probes pass again; replicas further behind than
     *max_replica_lag* (seconds, or ``{"seconds": ..., "bytes": ...}``) are not
     read from. *on_change* is called with each role change and ejection.
+    When the primary is lost, writes wait up to *failover_timeout* seconds for
+    a usable one (a promoted replica is found by its probes).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class AsyncCluster:
         max_replica_lag: LagLimit | float | timedelta | Mapping[str, float] | None = None,
         fallback_to_primary: bool = True,
         on_change: Callable[[Change], None] | None = None,
+        failover_timeout: float = 30.0,
         **pool_options: Any,
     ) -> None:
         self._layout: Layout = layout(primary, replicas)
@@ -122,6 +125,7 @@ class AsyncCluster:
         self._max_replica_lag = LagLimit.of(max_replica_lag)
         self._fallback_to_primary = fallback_to_primary
         self._on_change = on_change
+        self._failover_timeout = failover_timeout
         self._health_lock = threading.Lock()
         self._health: ClusterHealth | None = None
         self._runner: TaskRunner | None = None
@@ -269,20 +273,25 @@ class AsyncCluster:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _write(self, route: Route, query: Query, params: Params | None) -> Result[Any]:
-        """Run a statement on the primary; never retried (it may have been applied)."""
-        name = self._write_node()
-        sent = False
-        try:
-            async with self._checkout(name, route) as conn:
-                sent = True
-                return await execute(conn, query, params)
-        except psycopg.Error as ex:
-            if outcome_unknown(ex, sent):
-                raise WriteOutcomeUnknown(
-                    f"the connection to the primary {name!r} broke after the statement was"
-                    f" sent ({describe_error(ex)}): it may or may not have been applied"
-                ) from ex
-            raise
+        """Run a statement on the primary. Never re-sent once sent (it may have been
+        applied); one that could not be sent waits for a usable primary and goes there."""
+        deadline = time.monotonic() + self._failover_timeout
+        while True:
+            name = await self._write_node()
+            sent = False
+            try:
+                async with self._checkout(name, route) as conn:
+                    sent = True
+                    return await execute(conn, query, params)
+            except psycopg.Error as ex:
+                if outcome_unknown(ex, sent):
+                    raise WriteOutcomeUnknown(
+                        f"the primary {name!r} failed after the statement was sent"
+                        f" ({describe_error(ex)}): it may or may not have been applied"
+                    ) from ex
+                if not is_unavailable(ex) or time.monotonic() >= deadline:
+                    raise
+                logger.info("write not sent to %r (%s): waiting for a primary", name, ex)
 
     async def stream(
         self,
@@ -296,7 +305,8 @@ class AsyncCluster:
         check_query(query)
         await self._ensure_open()
         route = decide(query, self._policy, parse_target(target), self._pinned.get())
-        nodes = self._read_nodes()[:2] if route.target is Target.REPLICA else [self._write_node()]
+        replica = route.target is Target.REPLICA
+        nodes = self._read_nodes() if replica else [await self._write_node()]
         started = False
         for attempt, name in enumerate(nodes):
             try:
@@ -312,7 +322,7 @@ class AsyncCluster:
                 if started or name == self._primary:
                     raise
                 route = self._misrouted(name, route)
-                nodes.append(self._write_node())
+                nodes.append(await self._write_node())
             except psycopg.Error as ex:
                 if started or not is_unavailable(ex) or attempt == len(nodes) - 1:
                     raise
@@ -321,7 +331,7 @@ class AsyncCluster:
     async def task(self, target: Target | str = Target.PRIMARY) -> AsyncIterator[AsyncSession]:
         """Hold one connection on *target* ("primary", or "replica": the next one) for the block."""
         await self._ensure_open()
-        name = self._session_node(target, "task()")
+        name = await self._session_node(target, "task()")
         pool = self._pools[name]
         async with pool._connection() as conn:
             yield AsyncSession(conn, pool._dirty, None if name == self._primary else name)
@@ -346,7 +356,7 @@ class AsyncCluster:
                 "tx(target='replica') needs read_only=True: a replica cannot write"
             )
         await self._ensure_open()
-        name = self._session_node(target, "tx()")
+        name = await self._session_node(target, "tx()")
         pool = self._pools[name]
         async with pool._connection() as conn, transaction(conn, options):
             yield AsyncSession(conn, pool._dirty, None if name == self._primary else name)
@@ -387,7 +397,7 @@ class AsyncCluster:
     ) -> AsyncIterator[AsyncConnection[Any]]:
         """A psycopg connection from the primary (or the next replica), as psycopg_pool gives."""
         await self._ensure_open()
-        name = self._session_node(target, "connection()")
+        name = await self._session_node(target, "connection()")
         async with self._pools[name].connection(timeout) as conn:
             yield conn
 
@@ -458,9 +468,9 @@ class AsyncCluster:
         if self._closed:
             raise PoolClosedError("the cluster is closed: create a new one")
 
-    def _node_for(self, target: Target) -> str:
+    async def _node_for(self, target: Target) -> str:
         """The node for a session (task, tx, connection) on *target*."""
-        return self._read_nodes()[0] if target is Target.REPLICA else self._write_node()
+        return self._read_nodes()[0] if target is Target.REPLICA else await self._write_node()
 
     def _read_nodes(self) -> list[str]:
         """Where a read may go, in order: the balancer's choice, one fallback."""
@@ -476,25 +486,31 @@ class AsyncCluster:
             nodes.append(plan.primary)
         return nodes
 
-    def _write_node(self) -> str:
-        """The primary, as the health checks know it."""
+    async def _write_node(self) -> str:
+        """The primary; without a usable one, wait up to ``failover_timeout`` for one."""
         assert self._health is not None
-        with self._health_lock:
-            primary = self._health.primary()
-            if primary is None:
-                raise NoPrimaryError(
-                    f"no usable primary: {self._health.describe(time.monotonic())}"
-                )
-        return primary
+        deadline = time.monotonic() + self._failover_timeout
+        while True:
+            with self._health_lock:
+                primary = self._health.primary()
+                if primary is not None:
+                    return primary
+                if time.monotonic() >= deadline:
+                    raise NoPrimaryError(
+                        f"no usable primary within failover_timeout={self._failover_timeout} s:"
+                        f" {self._health.describe(time.monotonic())}"
+                    )
+            # The monitor elects the next primary; check again well within its interval.
+            await asleep(min(0.05, self._health_interval / 4))
 
-    def _session_node(self, target: Target | str, what: str) -> str:
+    async def _session_node(self, target: Target | str, what: str) -> str:
         """The node for a task/tx/connection asked on *target* (use_primary() wins)."""
         wanted = parse_target(target)
         if wanted is None:
             raise ConfigurationError(f"{what} needs target='primary' or 'replica'")
         if self._pinned.get():
-            return self._write_node()
-        return self._node_for(wanted)
+            return await self._write_node()
+        return await self._node_for(wanted)
 
     @asynccontextmanager
     async def _checkout(self, name: str, route: Route) -> AsyncIterator[AsyncConnection[Any]]:

@@ -24,7 +24,7 @@ import psycopg.errors
 from psycopg import Connection, IsolationLevel
 from psycopg.rows import tuple_row
 
-from .._acompat import Lock
+from .._acompat import Lock, sleep
 from .._balance import BalancerSpec, make_balancer
 from .._faults import is_unavailable, outcome_unknown
 from .._health import Change, ChangeKind, ClusterHealth, LagLimit
@@ -93,6 +93,8 @@ class Cluster:
     comes back once probes pass again; replicas further behind than
     *max_replica_lag* (seconds, or ``{"seconds": ..., "bytes": ...}``) are not
     read from. *on_change* is called with each role change and ejection.
+    When the primary is lost, writes wait up to *failover_timeout* seconds for
+    a usable one (a promoted replica is found by its probes).
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class Cluster:
         max_replica_lag: LagLimit | float | timedelta | Mapping[str, float] | None = None,
         fallback_to_primary: bool = True,
         on_change: Callable[[Change], None] | None = None,
+        failover_timeout: float = 30.0,
         **pool_options: Any,
     ) -> None:
         self._layout: Layout = layout(primary, replicas)
@@ -124,6 +127,7 @@ class Cluster:
         self._max_replica_lag = LagLimit.of(max_replica_lag)
         self._fallback_to_primary = fallback_to_primary
         self._on_change = on_change
+        self._failover_timeout = failover_timeout
         self._health_lock = threading.Lock()
         self._health: ClusterHealth | None = None
         self._runner: ThreadRunner | None = None
@@ -271,20 +275,25 @@ class Cluster:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _write(self, route: Route, query: Query, params: Params | None) -> Result[Any]:
-        """Run a statement on the primary; never retried (it may have been applied)."""
-        name = self._write_node()
-        sent = False
-        try:
-            with self._checkout(name, route) as conn:
-                sent = True
-                return execute(conn, query, params)
-        except psycopg.Error as ex:
-            if outcome_unknown(ex, sent):
-                raise WriteOutcomeUnknown(
-                    f"the connection to the primary {name!r} broke after the statement was"
-                    f" sent ({describe_error(ex)}): it may or may not have been applied"
-                ) from ex
-            raise
+        """Run a statement on the primary. Never re-sent once sent (it may have been
+        applied); one that could not be sent waits for a usable primary and goes there."""
+        deadline = time.monotonic() + self._failover_timeout
+        while True:
+            name = self._write_node()
+            sent = False
+            try:
+                with self._checkout(name, route) as conn:
+                    sent = True
+                    return execute(conn, query, params)
+            except psycopg.Error as ex:
+                if outcome_unknown(ex, sent):
+                    raise WriteOutcomeUnknown(
+                        f"the primary {name!r} failed after the statement was sent"
+                        f" ({describe_error(ex)}): it may or may not have been applied"
+                    ) from ex
+                if not is_unavailable(ex) or time.monotonic() >= deadline:
+                    raise
+                logger.info("write not sent to %r (%s): waiting for a primary", name, ex)
 
     def stream(
         self,
@@ -298,7 +307,8 @@ class Cluster:
         check_query(query)
         self._ensure_open()
         route = decide(query, self._policy, parse_target(target), self._pinned.get())
-        nodes = self._read_nodes()[:2] if route.target is Target.REPLICA else [self._write_node()]
+        replica = route.target is Target.REPLICA
+        nodes = self._read_nodes() if replica else [self._write_node()]
         started = False
         for attempt, name in enumerate(nodes):
             try:
@@ -479,15 +489,21 @@ class Cluster:
         return nodes
 
     def _write_node(self) -> str:
-        """The primary, as the health checks know it."""
+        """The primary; without a usable one, wait up to ``failover_timeout`` for one."""
         assert self._health is not None
-        with self._health_lock:
-            primary = self._health.primary()
-            if primary is None:
-                raise NoPrimaryError(
-                    f"no usable primary: {self._health.describe(time.monotonic())}"
-                )
-        return primary
+        deadline = time.monotonic() + self._failover_timeout
+        while True:
+            with self._health_lock:
+                primary = self._health.primary()
+                if primary is not None:
+                    return primary
+                if time.monotonic() >= deadline:
+                    raise NoPrimaryError(
+                        f"no usable primary within failover_timeout={self._failover_timeout} s:"
+                        f" {self._health.describe(time.monotonic())}"
+                    )
+            # The monitor elects the next primary; check again well within its interval.
+            sleep(min(0.05, self._health_interval / 4))
 
     def _session_node(self, target: Target | str, what: str) -> str:
         """The node for a task/tx/connection asked on *target* (use_primary() wins)."""
