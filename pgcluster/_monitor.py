@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -146,21 +145,6 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, TimeoutError):
         return "probe timed out"
     return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}"
-
-
-def abort_connection(conn: psycopg.BaseConnection[Any]) -> None:
-    """Make a statement waiting on *conn* fail now, from any thread.
-
-    Shutting the socket down wakes the waiting side with an error, which a
-    server that is hung (not dead) would never send. The connection is then
-    broken, and its pool replaces it.
-    """
-    with contextlib.suppress(Exception):
-        fd = conn.pgconn.socket
-        # fromfd() duplicates the descriptor: closing the copy leaves libpq's alone,
-        # while shutdown() acts on the socket both share.
-        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
 
 
 def log_change(change: Change) -> None:

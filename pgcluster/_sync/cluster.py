@@ -28,10 +28,11 @@ from .._acompat import Lock, sleep
 from .._balance import BalancerSpec, make_balancer
 from .._faults import is_unavailable, outcome_unknown
 from .._health import Change, ChangeKind, ClusterHealth, LagLimit
-from .._monitor import Monitor, Probe, ThreadRunner, abort_connection, describe_error, log_change
+from .._monitor import Monitor, Probe, ThreadRunner, describe_error, log_change
 from .._query import Query, check_query
 from .._result import Result
 from .._routing import decide, parse_target
+from .._socket import abort_connection, lost_while_idle
 from .._stats import RoutingStats
 from .._topology import Layout, assign_roles, layout
 from .._tx import TxOptions
@@ -283,6 +284,9 @@ class Cluster:
             sent = False
             try:
                 with self._checkout(name, route) as conn:
+                    if lost_while_idle(conn):
+                        conn.close()  # the pool replaces it
+                        raise psycopg.OperationalError("the connection was lost while idle")
                     sent = True
                     return execute(conn, query, params)
             except psycopg.Error as ex:
