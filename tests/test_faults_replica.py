@@ -156,3 +156,44 @@ def test_a_replica_cut_off_by_the_network_does_not_stall_reads(fresh_cluster: Lo
                 deadline.sleep("reads to go on while the replica is unreachable")
     assert load.failures == []
     assert load.seen["replica2"] > 0
+
+
+@pytest.mark.parametrize("limit", [{"bytes": 64 * 1024}, {"seconds": 0.5}])
+def test_a_lagging_replica_leaves_the_rotation_and_returns(
+    fresh_cluster: LocalCluster, limit: dict[str, float]
+) -> None:
+    primary, (laggard, fine) = fresh_cluster.primary, fresh_cluster.replicas
+    with pgcluster.Cluster(
+        primary.dsn,
+        [laggard.dsn, fine.dsn],
+        health_interval=0.1,
+        probe_timeout=1.0,
+        max_replica_lag=limit,
+    ) as cluster:
+        cluster.query("CREATE TABLE filler (x text)")
+        laggard.execute("SELECT pg_wal_replay_pause()")
+        try:
+            deadline = Deadline(10)
+            while (
+                cluster.get_stats()["nodes"][_name(cluster, laggard)]["health"]["status"]
+                != "lagging"
+            ):
+                # Keep the primary writing: lag in bytes grows, and so does its age.
+                cluster.query(
+                    "INSERT INTO filler SELECT repeat('x', 100) FROM generate_series(1, 1000)"
+                )
+                deadline.sleep("the paused replica to count as lagging")
+            assert {cluster.query(WHO)[0]["node"] for _ in range(20)} == {fine.name}
+        finally:
+            laggard.execute("SELECT pg_wal_replay_resume()")
+        deadline = Deadline(10)
+        while (
+            cluster.get_stats()["nodes"][_name(cluster, laggard)]["health"]["status"] != "replica"
+        ):
+            deadline.sleep("the replica to catch up and return")
+        assert laggard.name in {cluster.query(WHO)[0]["node"] for _ in range(20)}
+
+
+def _name(cluster: pgcluster.Cluster, node: LocalNode) -> str:
+    nodes: dict[str, object] = cluster.get_stats()["nodes"]
+    return next(n for n in nodes if n.endswith(f":{node.port}/postgres"))
