@@ -27,7 +27,16 @@ from psycopg.rows import tuple_row
 from .._acompat import Lock, sleep
 from .._balance import BalancerSpec, make_balancer
 from .._faults import is_unavailable, outcome_unknown
-from .._health import Change, ChangeKind, ClusterHealth, LagLimit
+from .._health import (
+    Change,
+    ChangeKind,
+    ClusterHealth,
+    LagLimit,
+    Position,
+    decode_token,
+    encode_token,
+    parse_lsn,
+)
 from .._monitor import Monitor, Probe, ThreadRunner, describe_error, log_change
 from .._query import Query, check_query
 from .._result import Result
@@ -96,6 +105,11 @@ class Cluster:
     read from. *on_change* is called with each role change and ejection.
     When the primary is lost, writes wait up to *failover_timeout* seconds for
     a usable one (a promoted replica is found by its probes).
+
+    With *read_your_writes*, a context (thread or asyncio task) that wrote
+    reads only from replicas known to have replayed its writes, waiting up to
+    *causal_wait* seconds for one, else from the primary; `consistency_token()`
+    and `consistent_with()` carry that position across processes.
     """
 
     def __init__(
@@ -112,6 +126,8 @@ class Cluster:
         fallback_to_primary: bool = True,
         on_change: Callable[[Change], None] | None = None,
         failover_timeout: float = 30.0,
+        read_your_writes: bool = False,
+        causal_wait: float = 0.0,
         **pool_options: Any,
     ) -> None:
         self._layout: Layout = layout(primary, replicas)
@@ -129,6 +145,12 @@ class Cluster:
         self._fallback_to_primary = fallback_to_primary
         self._on_change = on_change
         self._failover_timeout = failover_timeout
+        self._read_your_writes = read_your_writes
+        self._causal_wait = causal_wait
+        # The WAL position the current context must see (read-your-writes).
+        self._seen: ContextVar[Position | None] = ContextVar(
+            f"pgcluster_seen_{id(self)}", default=None
+        )
         self._health_lock = threading.Lock()
         self._health: ClusterHealth | None = None
         self._runner: ThreadRunner | None = None
@@ -288,7 +310,10 @@ class Cluster:
                         conn.close()  # the pool replaces it
                         raise psycopg.OperationalError("the connection was lost while idle")
                     sent = True
-                    return execute(conn, query, params)
+                    result = execute(conn, query, params)
+                    if self._read_your_writes:
+                        self._remember_position(conn)
+                    return result
             except psycopg.Error as ex:
                 if outcome_unknown(ex, sent):
                     raise WriteOutcomeUnknown(
@@ -364,8 +389,11 @@ class Cluster:
         self._ensure_open()
         name = self._session_node(target, "tx()")
         pool = self._pools[name]
-        with pool._connection() as conn, transaction(conn, options):
-            yield Session(conn, pool._dirty, None if name == self._primary else name)
+        with pool._connection() as conn:
+            with transaction(conn, options):
+                yield Session(conn, pool._dirty, None if name == self._primary else name)
+            if self._read_your_writes and name == self._primary and not options.read_only:
+                self._remember_position(conn)
 
     def run_tx(
         self,
@@ -394,6 +422,27 @@ class Cluster:
             yield
         finally:
             self._pinned.reset(token)
+
+    def consistency_token(self) -> str | None:
+        """The WAL position this context must see, as a string to carry elsewhere
+        (a cookie, a header); None when it wrote nothing yet."""
+        seen = self._seen.get()
+        return encode_token(seen.lsn, seen.timeline) if seen else None
+
+    @contextmanager
+    def consistent_with(self, token: str | None) -> Iterator[None]:
+        """Read, inside the block, only what has replayed *token*'s position
+        (from `consistency_token()`, maybe of another process). A malformed
+        token raises `ConfigurationError`; None changes nothing."""
+        if token is None:
+            yield
+            return
+        position = decode_token(token)
+        reset = self._seen.set(_later(self._seen.get(), position))
+        try:
+            yield
+        finally:
+            self._seen.reset(reset)
 
     # -- psycopg_pool's own API --------------------------------------------
 
@@ -476,17 +525,38 @@ class Cluster:
 
     def _node_for(self, target: Target) -> str:
         """The node for a session (task, tx, connection) on *target*."""
-        return self._read_nodes()[0] if target is Target.REPLICA else self._write_node()
+        if target is Target.REPLICA:
+            return (self._read_nodes())[0]
+        return self._write_node()
 
     def _read_nodes(self) -> list[str]:
-        """Where a read may go, in order: the balancer's choice, one fallback."""
+        """Where a read may go, in order: the balancer's choice, one fallback.
+
+        After this context wrote (read-your-writes), only replicas that have
+        replayed its position qualify, waiting up to ``causal_wait`` for one.
+        """
         assert self._health is not None
-        with self._health_lock:
-            plan = self._health.read_plan()
-            if not plan.replicas and plan.primary is None:
-                raise UnavailableError(
-                    f"no node can serve reads ({plan.reason}): {self._health.describe(time.monotonic())}"
-                )
+        seen = self._seen.get()
+        min_lsn, timeline = (seen.lsn, seen.timeline) if seen else (None, None)
+        deadline = time.monotonic() + self._causal_wait
+        while True:
+            with self._health_lock:
+                plan = self._health.read_plan(min_lsn, timeline=timeline)
+                usable = self._health.readable_replicas() if seen else []
+                if not plan.replicas and plan.primary is None:
+                    raise UnavailableError(
+                        f"no node can serve reads ({plan.reason}):"
+                        f" {self._health.describe(time.monotonic())}"
+                    )
+            if plan.replicas or seen is None:
+                break
+            # The monitor has not seen a replica replay this far yet: ask them.
+            for name in self._balancer.order(usable):
+                if self._replayed(name, seen.lsn):
+                    return [name, *([plan.primary] if plan.primary else [])]
+            if time.monotonic() >= deadline:
+                break
+            sleep(0.005)
         nodes = self._balancer.order(plan.replicas)[:2]
         if plan.primary is not None and len(nodes) < 2:
             nodes.append(plan.primary)
@@ -542,6 +612,33 @@ class Cluster:
             if is_unavailable(ex):
                 self._node_failed(name, ex)
             raise
+
+    def _remember_position(self, conn: Connection[Any]) -> None:
+        """Note, for this context, the primary's WAL position after its last commit.
+
+        One more round trip: psycopg's pipeline would run the position query
+        inside the write's implicit transaction, before its commit record.
+        """
+        cur = conn.cursor(row_factory=tuple_row)
+        cur.execute("SELECT pg_current_wal_insert_lsn()::text")
+        row = cur.fetchone()
+        if row is None:
+            return
+        assert self._health is not None
+        with self._health_lock:
+            timeline = self._health.timeline
+        self._seen.set(_later(self._seen.get(), Position(parse_lsn(row[0]), timeline)))
+
+    def _replayed(self, name: str, lsn: int) -> bool:
+        """Whether replica *name* has replayed *lsn*, asked of it (False if it cannot say)."""
+        try:
+            with self._pools[name]._connection() as conn:
+                cur = conn.cursor(row_factory=tuple_row)
+                cur.execute("SELECT pg_last_wal_replay_lsn()::text")
+                row = cur.fetchone()
+        except psycopg.Error:
+            return False
+        return row is not None and row[0] is not None and parse_lsn(row[0]) >= lsn
 
     def _node_failed(self, name: str, error: BaseException) -> None:
         assert self._health is not None
@@ -600,3 +697,12 @@ def _weights_by_name(spec: BalancerSpec, config: Layout) -> BalancerSpec:
         return spec
     by_conninfo = {node.conninfo: node.name for node in config.nodes}
     return {by_conninfo.get(key, key): weight for key, weight in spec.items()}
+
+
+def _later(old: Position | None, new: Position) -> Position:
+    """The position to wait for: the newer one (a new timeline wins)."""
+    if old is None or (new.timeline or 0) > (old.timeline or 0):
+        return new
+    if (new.timeline or 0) < (old.timeline or 0):
+        return old
+    return new if new.lsn >= old.lsn else old
