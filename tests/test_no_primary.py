@@ -1,0 +1,40 @@
+"""The primary dies and nobody promotes a replica: writes fail clearly, reads go on."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import pgcluster
+from pgcluster.errors import NoPrimaryError
+from pgcluster.testing import LocalCluster
+
+from .support import Deadline
+
+
+def test_no_primary_within_failover_timeout(fresh_cluster: LocalCluster) -> None:
+    with pgcluster.Cluster(
+        fresh_cluster.primary.dsn,
+        [n.dsn for n in fresh_cluster.replicas],
+        health_interval=0.1,
+        probe_timeout=1.0,
+        timeout=1.0,
+        failover_timeout=1.5,
+    ) as cluster:
+        fresh_cluster.primary.kill()
+        deadline = Deadline(10)
+        while cluster.get_stats()["primary"] is not None:
+            deadline.sleep("the primary to be known down")
+        started = time.monotonic()
+        with pytest.raises(
+            NoPrimaryError, match="no usable primary within failover_timeout"
+        ) as info:
+            cluster.query("CREATE TABLE t (x int)")  # never sent: the primary is known down
+        waited = time.monotonic() - started
+        # The message says what was last seen of each node, without secrets.
+        assert "unavailable" in str(info.value)
+        assert 1.4 <= waited < 5.0
+        # Reads still work: the replicas are fine.
+        rows = cluster.query("SELECT current_setting('cluster_name') AS node")
+        assert rows[0]["node"].startswith("replica")
