@@ -31,6 +31,7 @@ from .._health import (
     ClusterHealth,
     LagLimit,
     Position,
+    Status,
     decode_token,
     encode_token,
     parse_lsn,
@@ -48,6 +49,7 @@ from ..errors import (
     ConfigurationError,
     NoPrimaryError,
     PoolClosedError,
+    PoolTimeoutError,
     UnavailableError,
     WriteOutcomeUnknown,
 )
@@ -66,6 +68,9 @@ from .session import (
 logger = logging.getLogger("pgcluster")
 
 T = TypeVar("T")
+
+# How often a wait for a connection checks that its node is still in use.
+_ACQUIRE_STEP = 0.25
 
 # The volatility of every function outside the built-in schemas, by name and by
 # schema.name; overloads fold to the least safe ("v" beats "s" beats "i").
@@ -599,17 +604,35 @@ class AsyncCluster:
                 # The node failed earlier: drop the pool's broken idle connections first.
                 self._stale.discard(name)
                 await pool.check()
-            async with pool._connection() as conn:
-                self._in_flight[name].add(conn)
-                try:
-                    yield conn
-                finally:
-                    self._in_flight[name].discard(conn)
+            conn = await self._acquire(name, pool)
+            self._in_flight[name].add(conn)
+            try:
+                yield conn
+            finally:
+                self._in_flight[name].discard(conn)
+                await pool.putconn(conn)
         except psycopg.Error as ex:
             self._stats.error(name)
             if is_unavailable(ex):
                 self._node_failed(name, ex)
             raise
+
+    async def _acquire(self, name: str, pool: AsyncPool) -> AsyncConnection[Any]:
+        """A connection from *pool*, waiting up to its timeout, unless *name* is ejected
+        meanwhile: a dead node's pool would keep a waiter for the whole timeout."""
+        deadline = time.monotonic() + pool.timeout
+        while True:
+            step = max(0.01, min(_ACQUIRE_STEP, deadline - time.monotonic()))
+            try:
+                return await pool._getconn(step)
+            except PoolTimeoutError:
+                if time.monotonic() >= deadline or not self._usable(name):
+                    raise
+
+    def _usable(self, name: str) -> bool:
+        assert self._health is not None
+        with self._health_lock:
+            return self._health.status(name) in (Status.PRIMARY, Status.REPLICA)
 
     async def _remember_position(self, conn: AsyncConnection[Any]) -> None:
         """Note, for this context, the primary's WAL position after its last commit.

@@ -86,6 +86,7 @@ class AsyncPool:
                 f"need 0 <= min_size <= max_size, got min_size={min_size}, max_size={max_size}"
             )
         self.name = name or _conninfo.describe(conninfo)
+        self.timeout = timeout
         self.row_factory = row_factory
         self._conninfo = conninfo
         self._user_reset = reset
