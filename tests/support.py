@@ -6,6 +6,8 @@ import asyncio
 import socket
 import time
 
+from pgcluster.testing import LocalNode
+
 
 class Deadline:
     """Poll a condition until it holds or *seconds* pass; then fail saying what was awaited."""
@@ -40,3 +42,26 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def most_advanced(replicas: list[LocalNode]) -> LocalNode:
+    """The replica holding the most WAL of the dead primary, once none receives more.
+
+    The one to promote, as a failover tool would: the other one may have replayed WAL
+    the promoted one never received, and then cannot follow it ("new timeline forked
+    off current database system timeline before current recovery point": only
+    pg_rewind helps). Under a write load that happens now and then with either choice
+    made blindly. Blocking (async tests: run it in a thread).
+    """
+    query = (
+        "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0')::bigint,"
+        " EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming')"
+    )
+    deadline = Deadline(10)
+    while True:
+        seen = {node.name: node.execute(query)[0] for node in replicas}
+        if not any(streaming for _, streaming in seen.values()):
+            break  # a receiver leaves "streaming" once it flushed what it received
+        deadline.sleep("the replicas to notice that their primary died")
+    received: int = max(lsn for lsn, _ in seen.values())
+    return next(node for node in replicas if seen[node.name][0] == received)

@@ -16,7 +16,7 @@ from pgcluster._health import Change, ChangeKind
 from pgcluster.errors import NoPrimaryError, WriteOutcomeUnknown
 from pgcluster.testing import LocalCluster, LocalNode
 
-from .support import Deadline
+from .support import Deadline, most_advanced
 
 WHO = "SELECT current_setting('cluster_name') AS node"
 
@@ -105,12 +105,14 @@ def cluster(fresh_cluster: LocalCluster, events: list[Change]) -> Iterator[pgclu
 def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
     cluster: pgcluster.Cluster, fresh_cluster: LocalCluster, events: list[Change]
 ) -> None:
-    old, (new, other) = fresh_cluster.primary, fresh_cluster.replicas
+    old = fresh_cluster.primary
     with WriteLoad(cluster) as load:
         deadline = Deadline(10)
         while load.acked_since(0) < 100:
             deadline.sleep("the write load to start")
         old.kill()
+        new = most_advanced(fresh_cluster.replicas)
+        (other,) = [n for n in fresh_cluster.replicas if n is not new]
         new.promote()
         promoted_at = time.monotonic()
         deadline = Deadline(20)

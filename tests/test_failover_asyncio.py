@@ -25,7 +25,7 @@ from pgcluster._health import Change, ChangeKind
 from pgcluster.errors import NoPrimaryError, WriteOutcomeUnknown
 from pgcluster.testing import LocalCluster, LocalNode
 
-from .support import Deadline
+from .support import Deadline, most_advanced
 
 WHO = "SELECT current_setting('cluster_name') AS node"
 
@@ -74,29 +74,6 @@ class WriteLoad:
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
         await asyncio.wait_for(asyncio.gather(*self._tasks), 60)
-
-
-def most_advanced(replicas: list[LocalNode]) -> LocalNode:
-    """The replica holding the most WAL of the dead primary, once none receives more.
-
-    The one to promote, as a failover tool would: the other one may have replayed WAL
-    the promoted one never received, and then cannot follow it ("new timeline forked
-    off current database system timeline before current recovery point": only
-    pg_rewind helps). Under a write load that happens now and then with either choice
-    made blindly. Blocking: run it in a thread.
-    """
-    query = (
-        "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0')::bigint,"
-        " EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming')"
-    )
-    deadline = Deadline(10)
-    while True:
-        seen = {node.name: node.execute(query)[0] for node in replicas}
-        if not any(streaming for _, streaming in seen.values()):
-            break  # a receiver leaves "streaming" once it flushed what it received
-        deadline.sleep("the replicas to notice that their primary died")
-    received: int = max(lsn for lsn, _ in seen.values())
-    return next(node for node in replicas if seen[node.name][0] == received)
 
 
 @pytest.fixture

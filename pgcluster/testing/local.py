@@ -377,6 +377,21 @@ class LocalNode:
             self._runner.chown(signal_file)
             self.start(timeout)
         primary.wait_streaming([self.name], timeout)
+        # A standby whose WAL forked off before the new timeline connects, streams
+        # for a moment, then gives up ("forked off ... before current recovery
+        # point"): only receiving the new timeline proves it follows.
+        wanted = primary.execute(
+            "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"
+        )[0][0]
+        received = "SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'"
+        for _ in _deadline_loop(timeout):
+            rows = self.execute(received)
+            if rows and rows[0][0] == wanted:
+                return
+        raise self._fail(
+            f"did not follow {primary.name} onto timeline {wanted}"
+            f" (its WAL may have forked off earlier: that needs pg_rewind)"
+        )
 
     def wait_streaming(self, standbys: list[str], timeout: float = 30.0) -> None:
         """Wait until this server's ``pg_stat_replication`` shows each named standby streaming."""
