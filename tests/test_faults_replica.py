@@ -183,6 +183,12 @@ def test_a_lagging_replica_leaves_the_rotation_and_returns(
                     "INSERT INTO filler SELECT repeat('x', 100) FROM generate_series(1, 1000)"
                 )
                 deadline.sleep("the paused replica to count as lagging")
+            # The healthy replica may lag for a moment after a burst too: let it catch up.
+            deadline = Deadline(10)
+            while (
+                cluster.get_stats()["nodes"][_name(cluster, fine)]["health"]["status"] != "replica"
+            ):
+                deadline.sleep("the healthy replica to catch up")
             assert {cluster.query(WHO)[0]["node"] for _ in range(20)} == {fine.name}
         finally:
             laggard.execute("SELECT pg_wal_replay_resume()")
