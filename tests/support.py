@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Iterable
+from typing import Any, Protocol
 
+from pgcluster._health import Change, ChangeKind
 from pgcluster.testing import LocalNode
 
 
@@ -65,3 +68,31 @@ def most_advanced(replicas: list[LocalNode]) -> LocalNode:
         deadline.sleep("the replicas to notice that their primary died")
     received: int = max(lsn for lsn, _ in seen.values())
     return next(node for node in replicas if seen[node.name][0] == received)
+
+
+class HasStats(Protocol):
+    """A Cluster or an AsyncCluster: both report get_stats() synchronously."""
+
+    def get_stats(self) -> dict[str, Any]: ...
+
+
+def is_node(name: str, node: LocalNode) -> bool:
+    """Whether the cluster's node *name* (``host:port/db``) is the harness's *node*."""
+    return name.endswith(f":{node.port}/postgres")
+
+
+def happened(events: Iterable[Change], node: LocalNode, kind: ChangeKind) -> bool:
+    """Whether the on_change hook saw *kind* happen to *node*."""
+    return any(change.kind is kind and is_node(change.node, node) for change in events)
+
+
+def node_name(cluster: HasStats, node: LocalNode) -> str:
+    """The cluster's name for the harness's *node*."""
+    names: dict[str, Any] = cluster.get_stats()["nodes"]
+    return next(name for name in names if is_node(name, node))
+
+
+def node_status(cluster: HasStats, node: LocalNode) -> str:
+    """What the health checks make of *node* now: "replica", "lagging", "fenced", ..."""
+    status: str = cluster.get_stats()["nodes"][node_name(cluster, node)]["health"]["status"]
+    return status

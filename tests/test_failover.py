@@ -7,22 +7,17 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 import pgcluster
 from pgcluster._health import Change, ChangeKind
 from pgcluster.errors import NoPrimaryError, WriteOutcomeUnknown
-from pgcluster.testing import LocalCluster, LocalNode
+from pgcluster.testing import LocalCluster
 
-from .support import Deadline, most_advanced
+from .support import Deadline, happened, most_advanced, node_status
 
 WHO = "SELECT current_setting('cluster_name') AS node"
-
-
-def is_node(change: Change, node: LocalNode, kind: ChangeKind) -> bool:
-    return change.kind is kind and change.node.endswith(f":{node.port}/postgres")
 
 
 class WriteLoad:
@@ -125,7 +120,7 @@ def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
         f" outcome unknown {len(load.unknown)}, no primary {len(load.no_primary)}"
     )
     assert load.other == []
-    assert any(is_node(c, new, ChangeKind.PROMOTED) for c in events)
+    assert happened(events, new, ChangeKind.PROMOTED)
     assert cluster.query(WHO, target="primary")[0]["node"] == new.name
 
     rows = [n for (n,) in new.execute("SELECT id FROM ledger")]
@@ -137,7 +132,7 @@ def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
     # The other replica follows the new primary and is read from again.
     other.follow(new)
     deadline = Deadline(15)
-    while cluster.get_stats()["nodes"][_name(cluster, other)]["health"]["status"] != "replica":
+    while node_status(cluster, other) != "replica":
         deadline.sleep("the other replica to be admitted on the new timeline")
 
 
@@ -156,15 +151,10 @@ def test_the_old_primary_coming_back_is_fenced(
             deadline.sleep("a write to succeed on the new primary")
     old.start()  # back, still a primary, on the old timeline
     deadline = Deadline(15)
-    while not any(is_node(c, old, ChangeKind.FENCED) for c in events):
+    while not happened(events, old, ChangeKind.FENCED):
         deadline.sleep("the old primary to be fenced")
     for _ in range(20):
         cluster.query("INSERT INTO ledger (id) VALUES (2)")
         assert cluster.query(WHO)[0]["node"] != old.name
     assert old.execute("SELECT count(*) FROM ledger WHERE id = 2") == [(0,)]
-    assert cluster.get_stats()["nodes"][_name(cluster, old)]["health"]["status"] == "fenced"
-
-
-def _name(cluster: pgcluster.Cluster, node: LocalNode) -> str:
-    nodes: dict[str, Any] = cluster.get_stats()["nodes"]
-    return next(n for n in nodes if n.endswith(f":{node.port}/postgres"))
+    assert node_status(cluster, old) == "fenced"

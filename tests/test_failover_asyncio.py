@@ -16,22 +16,17 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 import pgcluster
 from pgcluster._health import Change, ChangeKind
 from pgcluster.errors import NoPrimaryError, WriteOutcomeUnknown
-from pgcluster.testing import LocalCluster, LocalNode
+from pgcluster.testing import LocalCluster
 
-from .support import Deadline, most_advanced
+from .support import Deadline, happened, most_advanced, node_status
 
 WHO = "SELECT current_setting('cluster_name') AS node"
-
-
-def is_node(change: Change, node: LocalNode, kind: ChangeKind) -> bool:
-    return change.kind is kind and change.node.endswith(f":{node.port}/postgres")
 
 
 class WriteLoad:
@@ -137,7 +132,7 @@ async def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
         f" no primary {len(load.no_primary)}"
     )
     assert load.other == []
-    assert any(is_node(c, new, ChangeKind.PROMOTED) for c in events)
+    assert happened(events, new, ChangeKind.PROMOTED)
     assert (await cluster.query(WHO, target="primary"))[0]["node"] == new.name
 
     rows = [n for (n,) in new.execute("SELECT id FROM ledger")]
@@ -149,7 +144,7 @@ async def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
     # The other replica follows the new primary and is read from again.
     other.follow(new)
     deadline = Deadline(15)
-    while cluster.get_stats()["nodes"][_name(cluster, other)]["health"]["status"] != "replica":
+    while node_status(cluster, other) != "replica":
         await deadline.asleep("the other replica to be admitted on the new timeline")
 
 
@@ -168,15 +163,10 @@ async def test_the_old_primary_coming_back_is_fenced(
             await deadline.asleep("a write to succeed on the new primary")
     old.start()  # back, still a primary, on the old timeline
     deadline = Deadline(15)
-    while not any(is_node(c, old, ChangeKind.FENCED) for c in events):
+    while not happened(events, old, ChangeKind.FENCED):
         await deadline.asleep("the old primary to be fenced")
     for _ in range(20):
         await cluster.query("INSERT INTO ledger (id) VALUES (2)")
         assert (await cluster.query(WHO))[0]["node"] != old.name
     assert old.execute("SELECT count(*) FROM ledger WHERE id = 2") == [(0,)]
-    assert cluster.get_stats()["nodes"][_name(cluster, old)]["health"]["status"] == "fenced"
-
-
-def _name(cluster: pgcluster.AsyncCluster, node: LocalNode) -> str:
-    nodes: dict[str, Any] = cluster.get_stats()["nodes"]
-    return next(n for n in nodes if n.endswith(f":{node.port}/postgres"))
+    assert node_status(cluster, old) == "fenced"

@@ -15,9 +15,9 @@ import pytest
 
 import pgcluster
 from pgcluster._health import Change, ChangeKind
-from pgcluster.testing import LocalCluster, LocalNode, TcpProxy
+from pgcluster.testing import LocalCluster, TcpProxy
 
-from .support import Deadline
+from .support import Deadline, happened, node_status
 
 WHO = "SELECT current_setting('cluster_name') AS node"
 
@@ -39,12 +39,6 @@ def cluster(fresh_cluster: LocalCluster, events: list[Change]) -> Iterator[pgclu
         on_change=events.append,
     ) as cluster:
         yield cluster
-
-
-def ejected(events: list[Change], node: LocalNode) -> bool:
-    return any(
-        c.kind is ChangeKind.EJECTED and c.node.endswith(f":{node.port}/postgres") for c in events
-    )
 
 
 class ReadLoad:
@@ -95,7 +89,7 @@ def test_a_replica_killed_under_read_load_costs_no_read(
         killed_at = time.monotonic()
         victim.kill()
         deadline = Deadline(10)
-        while not ejected(events, victim):
+        while not happened(events, victim, ChangeKind.EJECTED):
             deadline.sleep("the killed replica to be ejected")
         ejected_after = time.monotonic() - killed_at
         before = load.reads()
@@ -122,7 +116,7 @@ def test_a_paused_replica_does_not_stall_reads(
         victim.pause()  # SIGSTOP: connections stay open, nothing answers
         try:
             deadline = Deadline(10)
-            while not ejected(events, victim):
+            while not happened(events, victim, ChangeKind.EJECTED):
                 deadline.sleep("the hung replica to be ejected")
             ejected_after = time.monotonic() - paused_at
             before = load.reads()
@@ -174,10 +168,7 @@ def test_a_lagging_replica_leaves_the_rotation_and_returns(
         laggard.execute("SELECT pg_wal_replay_pause()")
         try:
             deadline = Deadline(10)
-            while (
-                cluster.get_stats()["nodes"][_name(cluster, laggard)]["health"]["status"]
-                != "lagging"
-            ):
+            while node_status(cluster, laggard) != "lagging":
                 # Keep the primary writing: lag in bytes grows, and so does its age.
                 cluster.query(
                     "INSERT INTO filler SELECT repeat('x', 100) FROM generate_series(1, 1000)"
@@ -185,21 +176,12 @@ def test_a_lagging_replica_leaves_the_rotation_and_returns(
                 deadline.sleep("the paused replica to count as lagging")
             # The healthy replica may lag for a moment after a burst too: let it catch up.
             deadline = Deadline(10)
-            while (
-                cluster.get_stats()["nodes"][_name(cluster, fine)]["health"]["status"] != "replica"
-            ):
+            while node_status(cluster, fine) != "replica":
                 deadline.sleep("the healthy replica to catch up")
             assert {cluster.query(WHO)[0]["node"] for _ in range(20)} == {fine.name}
         finally:
             laggard.execute("SELECT pg_wal_replay_resume()")
         deadline = Deadline(10)
-        while (
-            cluster.get_stats()["nodes"][_name(cluster, laggard)]["health"]["status"] != "replica"
-        ):
+        while node_status(cluster, laggard) != "replica":
             deadline.sleep("the replica to catch up and return")
         assert laggard.name in {cluster.query(WHO)[0]["node"] for _ in range(20)}
-
-
-def _name(cluster: pgcluster.Cluster, node: LocalNode) -> str:
-    nodes: dict[str, object] = cluster.get_stats()["nodes"]
-    return next(n for n in nodes if n.endswith(f":{node.port}/postgres"))

@@ -19,9 +19,9 @@ import pytest
 
 import pgcluster
 from pgcluster._health import Change, ChangeKind
-from pgcluster.testing import LocalCluster, LocalNode, TcpProxy
+from pgcluster.testing import LocalCluster, TcpProxy
 
-from .support import Deadline
+from .support import Deadline, happened, node_status
 
 WHO = "SELECT current_setting('cluster_name') AS node"
 
@@ -45,12 +45,6 @@ async def cluster(
         on_change=events.append,
     ) as cluster:
         yield cluster
-
-
-def ejected(events: list[Change], node: LocalNode) -> bool:
-    return any(
-        c.kind is ChangeKind.EJECTED and c.node.endswith(f":{node.port}/postgres") for c in events
-    )
 
 
 class ReadLoad:
@@ -97,7 +91,7 @@ async def test_a_replica_killed_under_read_load_costs_no_read(
         killed_at = time.monotonic()
         victim.kill()
         deadline = Deadline(10)
-        while not ejected(events, victim):
+        while not happened(events, victim, ChangeKind.EJECTED):
             await deadline.asleep("the killed replica to be ejected")
         ejected_after = time.monotonic() - killed_at
         before = load.reads()
@@ -126,7 +120,7 @@ async def test_a_paused_replica_does_not_stall_reads(
         victim.pause()  # SIGSTOP: connections stay open, nothing answers
         try:
             deadline = Deadline(10)
-            while not ejected(events, victim):
+            while not happened(events, victim, ChangeKind.EJECTED):
                 await deadline.asleep("the hung replica to be ejected")
             ejected_after = time.monotonic() - paused_at
             before = load.reads()
@@ -183,7 +177,7 @@ async def test_a_lagging_replica_leaves_the_rotation_and_returns(
         laggard.execute("SELECT pg_wal_replay_pause()")
         try:
             deadline = Deadline(10)
-            while _status(cluster, laggard) != "lagging":
+            while node_status(cluster, laggard) != "lagging":
                 # Keep the primary writing: lag in bytes grows, and so does its age.
                 await cluster.query(
                     "INSERT INTO filler SELECT repeat('x', 100) FROM generate_series(1, 1000)"
@@ -191,13 +185,13 @@ async def test_a_lagging_replica_leaves_the_rotation_and_returns(
                 await deadline.asleep("the paused replica to count as lagging")
             # The healthy replica may lag for a moment after a burst too: let it catch up.
             deadline = Deadline(10)
-            while _status(cluster, fine) != "replica":
+            while node_status(cluster, fine) != "replica":
                 await deadline.asleep("the healthy replica to catch up")
             assert {await _where(cluster) for _ in range(20)} == {fine.name}
         finally:
             laggard.execute("SELECT pg_wal_replay_resume()")
         deadline = Deadline(10)
-        while _status(cluster, laggard) != "replica":
+        while node_status(cluster, laggard) != "replica":
             await deadline.asleep("the replica to catch up and return")
         assert laggard.name in {await _where(cluster) for _ in range(20)}
 
@@ -207,13 +201,3 @@ async def _where(cluster: pgcluster.AsyncCluster) -> str:
     rows = await cluster.query(WHO)
     node: str = rows[0]["node"]
     return node
-
-
-def _status(cluster: pgcluster.AsyncCluster, node: LocalNode) -> str:
-    status: str = cluster.get_stats()["nodes"][_name(cluster, node)]["health"]["status"]
-    return status
-
-
-def _name(cluster: pgcluster.AsyncCluster, node: LocalNode) -> str:
-    nodes: dict[str, object] = cluster.get_stats()["nodes"]
-    return next(n for n in nodes if n.endswith(f":{node.port}/postgres"))
