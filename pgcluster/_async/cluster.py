@@ -364,11 +364,8 @@ class AsyncCluster:
     @asynccontextmanager
     async def task(self, target: Target | str = Target.PRIMARY) -> AsyncIterator[AsyncSession]:
         """Hold one connection on *target* ("primary", or "replica": the next one) for the block."""
-        await self._ensure_open()
-        name = await self._session_node(target, "task()")
-        pool = self._pools[name]
-        async with pool._connection() as conn:
-            yield AsyncSession(conn, pool._dirty, None if name == self._primary else name)
+        async with self._session(target, "task()") as (_, _, session):
+            yield session
 
     @asynccontextmanager
     async def tx(
@@ -389,12 +386,9 @@ class AsyncCluster:
             raise ConfigurationError(
                 "tx(target='replica') needs read_only=True: a replica cannot write"
             )
-        await self._ensure_open()
-        name = await self._session_node(target, "tx()")
-        pool = self._pools[name]
-        async with pool._connection() as conn:
+        async with self._session(target, "tx()") as (name, conn, session):
             async with transaction(conn, options):
-                yield AsyncSession(conn, pool._dirty, None if name == self._primary else name)
+                yield session
             if self._read_your_writes and name == self._primary and not options.read_only:
                 await self._remember_position(conn)
 
@@ -581,6 +575,18 @@ class AsyncCluster:
                     )
             # The monitor elects the next primary; check again well within its interval.
             await asleep(min(0.05, self._health_interval / 4))
+
+    @asynccontextmanager
+    async def _session(
+        self, target: Target | str, what: str
+    ) -> AsyncIterator[tuple[str, AsyncConnection[Any], AsyncSession]]:
+        """One connection on *target* for a task or a tx: its node, itself, and its session."""
+        await self._ensure_open()
+        name = await self._session_node(target, what)
+        pool = self._pools[name]
+        async with pool._connection() as conn:
+            replica = None if name == self._primary else name
+            yield name, conn, AsyncSession(conn, pool._dirty, replica)
 
     async def _session_node(self, target: Target | str, what: str) -> str:
         """The node for a task/tx/connection asked on *target* (use_primary() wins)."""

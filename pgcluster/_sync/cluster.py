@@ -366,11 +366,8 @@ class Cluster:
     @contextmanager
     def task(self, target: Target | str = Target.PRIMARY) -> Iterator[Session]:
         """Hold one connection on *target* ("primary", or "replica": the next one) for the block."""
-        self._ensure_open()
-        name = self._session_node(target, "task()")
-        pool = self._pools[name]
-        with pool._connection() as conn:
-            yield Session(conn, pool._dirty, None if name == self._primary else name)
+        with self._session(target, "task()") as (_, _, session):
+            yield session
 
     @contextmanager
     def tx(
@@ -391,12 +388,9 @@ class Cluster:
             raise ConfigurationError(
                 "tx(target='replica') needs read_only=True: a replica cannot write"
             )
-        self._ensure_open()
-        name = self._session_node(target, "tx()")
-        pool = self._pools[name]
-        with pool._connection() as conn:
+        with self._session(target, "tx()") as (name, conn, session):
             with transaction(conn, options):
-                yield Session(conn, pool._dirty, None if name == self._primary else name)
+                yield session
             if self._read_your_writes and name == self._primary and not options.read_only:
                 self._remember_position(conn)
 
@@ -583,6 +577,18 @@ class Cluster:
                     )
             # The monitor elects the next primary; check again well within its interval.
             sleep(min(0.05, self._health_interval / 4))
+
+    @contextmanager
+    def _session(
+        self, target: Target | str, what: str
+    ) -> Iterator[tuple[str, Connection[Any], Session]]:
+        """One connection on *target* for a task or a tx: its node, itself, and its session."""
+        self._ensure_open()
+        name = self._session_node(target, what)
+        pool = self._pools[name]
+        with pool._connection() as conn:
+            replica = None if name == self._primary else name
+            yield name, conn, Session(conn, pool._dirty, replica)
 
     def _session_node(self, target: Target | str, what: str) -> str:
         """The node for a task/tx/connection asked on *target* (use_primary() wins)."""
