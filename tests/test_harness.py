@@ -83,6 +83,19 @@ def test_kill_refuses_connections_and_start_brings_the_node_back(
 
 
 @pytest.mark.destructive
+def test_kill_is_a_crash_that_says_no_goodbye(fresh_cluster: LocalCluster) -> None:
+    # Every process dies at once: an open connection finds its socket closed,
+    # with no FATAL from an orphaned backend (a dead machine sends none).
+    replica = fresh_cluster.replicas[0]
+    with replica.connect() as conn:
+        conn.execute("SELECT 1")
+        replica.kill()
+        with pytest.raises(psycopg.OperationalError) as info:
+            conn.execute("SELECT 1")
+    assert info.value.sqlstate is None, f"the server spoke: {info.value!r}"
+
+
+@pytest.mark.destructive
 def test_a_killed_primary_restarts_with_its_acknowledged_writes(
     fresh_cluster: LocalCluster,
 ) -> None:
@@ -109,6 +122,28 @@ def test_pause_makes_clients_time_out_and_resume_brings_it_back(
 
     replica.resume()
     assert replica.execute("SELECT 1") == [(1,)]
+
+
+@pytest.mark.destructive
+def test_pause_hangs_open_connections_too(fresh_cluster: LocalCluster) -> None:
+    # A hung machine hangs every backend, not only the postmaster: a statement on
+    # a connection opened before the pause gets no answer until the resume.
+    replica = fresh_cluster.replicas[0]
+    answered = threading.Event()
+    with replica.connect() as conn:
+        conn.execute("SELECT 1")
+        replica.pause()
+
+        def ask() -> None:
+            conn.execute("SELECT 1")
+            answered.set()
+
+        worker = threading.Thread(target=ask)
+        worker.start()
+        assert not answered.wait(1.0), "a paused server answered"
+        replica.resume()
+        assert answered.wait(10), "no answer after the resume"
+        worker.join()
 
 
 @pytest.mark.destructive

@@ -78,6 +78,62 @@ def _deadline_loop(timeout: float) -> Iterator[None]:
         time.sleep(_POLL)
 
 
+def _signal_tree(postmaster: int, sig: signal.Signals) -> None:
+    """Send *sig* to a postmaster and every process it started.
+
+    Each backend and auxiliary process calls setsid(), so signalling the
+    postmaster's group would reach the postmaster alone: its children would go
+    on serving (a "hung" server still answering its open connections) or,
+    orphaned, send FATAL 57P01 to their clients (a "crashed" machine saying
+    goodbye). Freezing the postmaster first keeps it from forking while its
+    children are looked up.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(postmaster, signal.SIGSTOP)
+    pids = [postmaster, *_descendants(postmaster)]
+    if sig is signal.SIGKILL:  # freeze them all first: none may outlive the others
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+    elif sig is signal.SIGCONT:
+        pids.reverse()  # the children first: the postmaster wakes to a whole server
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below *pid* in the process tree (from /proc, else from ps)."""
+    children: dict[int, list[int]] = {}
+    for child, parent in _parents():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _parents() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every process on the machine."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        listing = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True)
+        for line in listing.stdout.splitlines():
+            pid, ppid = line.split()
+            yield int(pid), int(ppid)
+        return
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                # The command name in parentheses may hold spaces: split after it.
+                yield (
+                    int(entry.name),
+                    int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]),
+                )
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
@@ -278,10 +334,9 @@ class LocalNode:
                 last_error = str(ex).strip()
         raise self._fail(f"not accepting connections after {timeout:g}s (last error: {last_error})")
 
-    def _signal_group(self, sig: signal.Signals) -> None:
-        if self._proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, sig)
+    def _signal_all(self, sig: signal.Signals) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            _signal_tree(self._proc.pid, sig)
 
     def stop(self, mode: StopMode = "fast", timeout: float = 30.0) -> None:
         """Shut the server down (PostgreSQL's smart, fast or immediate mode) and wait for it.
@@ -300,14 +355,13 @@ class LocalNode:
         except subprocess.TimeoutExpired:
             self.kill()
             raise self._fail(f"did not stop ({mode}) within {timeout:g}s; killed it") from None
-        # A postmaster gone leaves no orphan children, but make sure of it.
-        self._signal_group(signal.SIGKILL)
+        # A postmaster that exited cleanly has waited for its children.
 
     def kill(self) -> None:
         """SIGKILL every process of the server at once: a crashed machine. `start` recovers it."""
         if self._proc is None or not self.is_running:
             return
-        self._signal_group(signal.SIGKILL)
+        self._signal_all(signal.SIGKILL)
         self._proc.wait()
         self._paused = False
         self._killed = True
@@ -316,13 +370,13 @@ class LocalNode:
         """SIGSTOP every process of the server: a hung machine (connections hang, none fail)."""
         if not self.is_running:
             raise HarnessError(f"cannot pause {self.name}: it is not running")
-        self._signal_group(signal.SIGSTOP)
+        self._signal_all(signal.SIGSTOP)
         self._paused = True
 
     def resume(self) -> None:
         """SIGCONT every process of a paused server."""
         if self.is_running:
-            self._signal_group(signal.SIGCONT)
+            self._signal_all(signal.SIGCONT)
         self._paused = False
 
     def release_shared_memory(self) -> None:
