@@ -1,7 +1,9 @@
 """``pgcluster demo``: a local primary and two replicas, a mixed workload, and a failover.
 
 Shows, in under a minute, where each statement went and why, then kills the
-primary, promotes a replica and shows the writes resuming there.
+primary, promotes a replica and shows the writes resuming there. With
+``--keep`` the servers keep running afterwards, for ``pgcluster status`` or
+your own code; ``--stop DIR`` stops them.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 import psycopg
 
 from .._sync.cluster import Cluster
 from ..errors import WriteOutcomeUnknown
-from ..testing import HarnessError, LocalCluster, LocalNode
+from ..testing import HarnessError, LocalCluster, LocalNode, stop_detached
 
 WORKLOAD: list[tuple[str, str]] = [
     # (statement, what it shows)
@@ -39,14 +42,37 @@ def register(subparsers: Any) -> None:
         description=__doc__,
     )
     parser.add_argument(
-        "--statements", type=int, default=700, help="statements in the workload (default 700)"
+        "--statements", type=_positive, default=700, help="statements in the workload (default 700)"
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the servers running afterwards and print their connection URLs",
+    )
+    parser.add_argument(
+        "--stop",
+        metavar="DIR",
+        type=Path,
+        help="stop the servers a --keep run left in DIR, remove DIR, and exit",
     )
     parser.set_defaults(handler=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Run the demo; return the exit status."""
     say = _printer(out)
+    if args.stop is not None:
+        return _stop(args.stop, say)
     _show_events(out)
     say("Starting a local PostgreSQL primary and 2 streaming replicas...")
     started = time.monotonic()
@@ -71,8 +97,11 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             _workload(cluster, args.statements, out)
             _where_it_went(cluster, say)
             _failover(cluster, local, say)
+        if args.keep:
+            _keep(local, say)
+            return 0
     finally:
-        local.stop()
+        local.stop()  # a no-op once detached
     say(f"\nDone in {time.monotonic() - started:.1f} s; the servers are stopped and removed.")
     return 0
 
@@ -167,3 +196,37 @@ def _failover(cluster: Cluster, local: LocalCluster, say: Callable[[str], None])
         pass  # until the monitor re-admits it on the new timeline
     reads = {cluster.query(who)[0]["n"] for _ in range(10)}
     say(f"  reads now go to: {', '.join(sorted(reads))}")
+
+
+def _keep(local: LocalCluster, say: Callable[[str], None]) -> None:
+    """Rejoin the old primary if it can, then leave every server running and say how to use it."""
+    old, new, other = local.primary, local.replicas[0], local.replicas[1]
+    replicas = [other]
+    say("\nKeeping the cluster: restarting the old primary as a standby of replica1...")
+    try:
+        old.follow(new, timeout=15)
+        replicas.append(old)
+    except HarnessError:
+        # Its last WAL may have forked off before the promotion: that needs pg_rewind.
+        old.stop("immediate")
+        say("  it cannot follow (its WAL forked off before the promotion); it stays stopped")
+    root = local.detach()
+    say(f"\nThe cluster keeps running, in {root}:")
+    say(f"  primary  {new.url}   (replica1, promoted)")
+    for node in replicas:
+        say(f"  replica  {node.url}   ({node.name})")
+    say("\nUse it from a shell:")
+    say(f"  export DATABASE_URL='{new.url}'")
+    say(f"  export DATABASE_REPLICA_URLS='{','.join(node.url for node in replicas)}'")
+    say("  pgcluster status")
+    say(f"\nStop it with:\n  pgcluster demo --stop {root}")
+
+
+def _stop(root: Path, say: Callable[[str], None]) -> int:
+    try:
+        stopped = stop_detached(root)
+    except (HarnessError, OSError) as ex:
+        say(f"pgcluster demo --stop: {ex}")
+        return 1
+    say(f"stopped {', '.join(stopped) or 'nothing (no server was running)'}; removed {root}")
+    return 0

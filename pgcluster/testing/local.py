@@ -29,7 +29,7 @@ from psycopg.abc import Params
 
 from ._binaries import Account, HarnessError, find_bindir, server_account
 
-__all__ = ["LocalCluster", "LocalNode", "StopMode"]
+__all__ = ["LocalCluster", "LocalNode", "StopMode", "stop_detached"]
 
 StopMode = Literal["smart", "fast", "immediate"]
 
@@ -41,6 +41,8 @@ _STOP_SIGNALS: dict[str, signal.Signals] = {
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"
+# Written in every LocalCluster's directory: `stop_detached` removes only directories holding it.
+MARKER = "pgcluster-local-cluster"
 _POLL = 0.05  # seconds between two checks of a condition
 _LOG_TAIL = 20
 
@@ -258,6 +260,11 @@ class LocalNode:
     def dsn(self) -> str:
         """Keyword connection string for this server, as the superuser."""
         return f"host={self.host} port={self.port} user={SUPERUSER} dbname=postgres"
+
+    @property
+    def url(self) -> str:
+        """The same as `dsn`, as a ``postgresql://`` URL (for ``DATABASE_URL`` and the like)."""
+        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/postgres"
 
     @property
     def pid(self) -> int | None:
@@ -555,6 +562,7 @@ class LocalCluster:
         runner = _Runner(find_bindir(), server_account())
         runner.check_reachable(Path(self.base_dir or tempfile.gettempdir()))
         self.root = Path(tempfile.mkdtemp(prefix="pgcluster-", dir=self.base_dir))
+        (self.root / MARKER).write_text("made by pgcluster.testing.LocalCluster\n")
         # Registered first, so even a half-started cluster is cleaned up on exit.
         self._atexit = self.stop
         atexit.register(self._atexit)
@@ -606,6 +614,22 @@ class LocalCluster:
             replica.wait_ready(timeout)
         primary.wait_streaming([r.name for r in self.replicas], timeout)
 
+    def detach(self) -> Path:
+        """Leave the servers running when this process exits; return their directory.
+
+        Nothing stops them afterwards but `stop_detached` on that directory
+        (``pgcluster demo --stop DIR``).
+        """
+        if self.root is None:
+            raise HarnessError("the LocalCluster is not started")
+        if self._atexit is not None:
+            atexit.unregister(self._atexit)
+            self._atexit = None
+        for node in self._nodes:
+            node.resume()  # a paused server left behind would hang its clients for ever
+        root, self.root = self.root, None  # stop() is now a no-op
+        return root
+
     def stop(self) -> None:
         """Kill every server (paused ones too) and remove the temporary directory."""
         if self._atexit is not None:
@@ -635,3 +659,62 @@ class LocalCluster:
                 continue
             if node.in_recovery():
                 node.wait_replayed(lsn, max(0.0, deadline - time.monotonic()))
+
+
+def stop_detached(root: str | os.PathLike[str], timeout: float = 10.0) -> list[str]:
+    """Stop the servers of a `LocalCluster.detach`-ed cluster and remove its directory.
+
+    Return the names of the nodes that were still running. Refuse (with
+    `HarnessError`) a directory that a LocalCluster did not make.
+    """
+    path = Path(root)
+    if not path.is_dir():
+        raise HarnessError(f"{path} is not a directory")
+    if not (path / MARKER).is_file():
+        raise HarnessError(
+            f"{path} was not made by LocalCluster (it has no {MARKER} file): not touching it"
+        )
+    stopped = []
+    for pid_file in sorted(path.glob("*/data/postmaster.pid")):
+        pid = _postmaster_pid(pid_file)
+        if pid is None:
+            continue
+        _signal_tree(pid, signal.SIGCONT)  # a paused server would never see the next signal
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, _STOP_SIGNALS["immediate"])
+        for _ in _deadline_loop(timeout):
+            if not _alive(pid):
+                break
+        else:
+            _signal_tree(pid, signal.SIGKILL)
+        stopped.append(pid_file.parent.parent.name)
+    shutil.rmtree(path)
+    return stopped
+
+
+def _postmaster_pid(pid_file: Path) -> int | None:
+    """The pid in a ``postmaster.pid`` if that process is alive and is a postgres server."""
+    try:
+        pid = int(pid_file.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    if not _alive(pid):
+        return None
+    try:  # pids are reused: only a postgres process is ours to stop
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return pid  # no /proc here: trust the file
+    return pid if b"postgres" in command else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (an exited child of ours not yet reaped) counts as gone.
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    return True
