@@ -31,8 +31,8 @@ def resolve(conninfo: str | None, env: Mapping[str, str] | None = None) -> str:
         conninfo = (os.environ if env is None else env).get(DATABASE_URL) or None
         if conninfo is None:
             raise ConfigurationError(
-                "no connection string: pass conninfo=... or set the DATABASE_URL"
-                " environment variable (e.g. postgresql://user@host:5432/dbname)"
+                "no connection string given, and the DATABASE_URL environment variable"
+                " is not set (e.g. DATABASE_URL=postgresql://user@host:5432/dbname)"
             )
     if not isinstance(conninfo, str):
         raise ConfigurationError(

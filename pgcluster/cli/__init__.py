@@ -12,7 +12,7 @@ from .. import __version__
 # Each subcommand is a module here with ``register(subparsers)`` that adds its
 # parser and sets ``handler=`` (a function taking the parsed args, returning
 # the exit status). Add new subcommands to this tuple.
-_SUBCOMMANDS: tuple[str, ...] = ("demo", "route")
+_SUBCOMMANDS: tuple[str, ...] = ("demo", "status", "route")
 
 
 def build_parser() -> argparse.ArgumentParser:
