@@ -32,6 +32,11 @@ def test_demo_routes_a_workload_and_survives_a_failover() -> None:
     code, text = _demo("--statements", "70")
     assert code == 0
     assert "Where the statements went" in text
+    # Reads were spread over both replicas, named as the harness names them.
+    for name in ("replica1", "replica2"):
+        row = re.search(rf"{name}\s+replica\s+(\d+)", text)
+        assert row, text
+        assert int(row[1]) > 0
     assert "calls nextval(), which advances a sequence" in text
     assert "promoted (replica -> primary)" in text
     assert "the first write landed on replica1" in text

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             timeout=3.0,
         ) as cluster:
             _workload(cluster, args.statements, out)
-            _where_it_went(cluster, say)
+            _where_it_went(cluster, local, say)
             _failover(cluster, local, say)
         if args.keep:
             _keep(local, say)
@@ -153,12 +153,13 @@ def _workload(cluster: Cluster, count: int, out: TextIO) -> None:
     print(f"\r  [{'#' * 30}] {count}/{count}" if not out.isatty() else "", file=out)
 
 
-def _where_it_went(cluster: Cluster, say: Callable[[str], None]) -> None:
+def _where_it_went(cluster: Cluster, local: LocalCluster, say: Callable[[str], None]) -> None:
     stats = cluster.get_stats()
+    server = {f"{node.host}:{node.port}/postgres": node.name for node in local.nodes}
     say("\nWhere the statements went (per node):")
-    say(f"  {'node':<28} {'role':<8} {'statements':>10}")
+    say(f"  {'node':<28} {'server':<10} {'role':<8} {'statements':>10}")
     for name, node in stats["nodes"].items():
-        say(f"  {name:<28} {node['role']:<8} {node['routed']:>10}")
+        say(f"  {name:<28} {server.get(name, '?'):<10} {node['role']:<8} {node['routed']:>10}")
     say("\nWhy (per route reason):")
     for reason, count in stats["reasons"].items():
         say(f"  {count:>6}  {reason}")
