@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import psycopg.errors
-from psycopg import AsyncConnection, IsolationLevel
+from psycopg import AsyncConnection, IsolationLevel, pq
 from psycopg.rows import tuple_row
 
 from .._acompat import ALock, asleep
@@ -387,8 +387,21 @@ class AsyncCluster:
                 "tx(target='replica') needs read_only=True: a replica cannot write"
             )
         async with self._session(target, "tx()") as (name, conn, session):
-            async with transaction(conn, options):
-                yield session
+            outermost = conn.info.transaction_status == pq.TransactionStatus.IDLE
+            committing = False
+            try:
+                async with transaction(conn, options):
+                    yield session
+                    committing = outermost
+            except psycopg.Error as ex:
+                # Lost during COMMIT: the commit record may be on disk already. (Lost
+                # before it, the server rolls the transaction back: nothing applied.)
+                if committing and not options.read_only and outcome_unknown(ex, sent=True):
+                    raise WriteOutcomeUnknown(
+                        f"the primary {name!r} failed during COMMIT ({describe_error(ex)}):"
+                        " the transaction may or may not have been applied"
+                    ) from ex
+                raise
             if self._read_your_writes and name == self._primary and not options.read_only:
                 await self._remember_position(conn)
 
@@ -584,9 +597,20 @@ class AsyncCluster:
         await self._ensure_open()
         name = await self._session_node(target, what)
         pool = self._pools[name]
-        async with pool._connection() as conn:
-            replica = None if name == self._primary else name
-            yield name, conn, AsyncSession(conn, pool._dirty, replica)
+        try:
+            async with pool._connection() as conn:
+                replica = None if name == self._primary else name
+                # Tracked like a statement's connection: if the node is ejected (a hung
+                # server), the session's waiting statement fails instead of hanging.
+                self._in_flight[name].add(conn)
+                try:
+                    yield name, conn, AsyncSession(conn, pool._dirty, replica)
+                finally:
+                    self._in_flight[name].discard(conn)
+        except psycopg.Error as ex:
+            if is_unavailable(ex):
+                self._node_failed(name, ex)
+            raise
 
     async def _session_node(self, target: Target | str, what: str) -> str:
         """The node for a task/tx/connection asked on *target* (use_primary() wins)."""
