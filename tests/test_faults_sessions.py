@@ -114,15 +114,18 @@ def test_a_commit_lost_on_the_way_raises_write_outcome_unknown(
             deadline.sleep("the COMMIT to wait for the synchronous standby")
         primary.kill()
 
+    killer = threading.Thread(target=kill_once_the_commit_waits, daemon=True)
+
     def tx() -> None:
         with cluster.tx() as tx:
             tx.query("INSERT INTO ledger VALUES (7)")
-            threading.Thread(target=kill_once_the_commit_waits, daemon=True).start()
+            killer.start()
 
     error = _outcome(tx, seconds=15)
     assert isinstance(error, WriteOutcomeUnknown), repr(error)
     assert "during COMMIT" in str(error)
     # And it was indeed applied: why the error cannot say "failed".
+    killer.join(10)  # the client may see the socket close before kill() returns
     primary.start()
     primary.execute("ALTER SYSTEM RESET synchronous_standby_names")
     primary.execute("SELECT pg_reload_conf()")
