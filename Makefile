@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck generate check-generated venv clean
+.PHONY: demo test lint typecheck generate check-generated docs venv clean
 
 $(BIN)/pgcluster: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,5 +35,9 @@ generate: venv
 check-generated: venv
 	$(BIN)/python tools/async_to_sync.py --check
 
+## The documentation site, built into site/ with warnings as errors (mkdocs serve: live preview).
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
