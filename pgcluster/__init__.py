@@ -6,6 +6,7 @@ from . import errors
 from ._async.cluster import AsyncCluster
 from ._async.pool import AsyncPool
 from ._async.session import AsyncSession
+from ._health import Change, ChangeKind, Status
 from ._result import Result
 from ._sync.cluster import Cluster
 from ._sync.pool import Pool
@@ -18,12 +19,15 @@ __all__ = [
     "AsyncCluster",
     "AsyncPool",
     "AsyncSession",
+    "Change",
+    "ChangeKind",
     "Cluster",
     "Policy",
     "Pool",
     "Result",
     "Route",
     "Session",
+    "Status",
     "Target",
     "__version__",
     "classify",

@@ -111,6 +111,11 @@ def test_target_and_hints_override_the_classifier(cluster: pgcluster.Cluster) ->
     assert rows[0]["node"].startswith("replica")
 
 
+def test_a_pool_name_is_refused_clearly() -> None:
+    with pytest.raises(ConfigurationError, match="drop name="):
+        pgcluster.Cluster("postgresql://db1/app", ["postgresql://db2/app"], name="app")
+
+
 def test_a_replica_target_on_a_write_is_refused(cluster: pgcluster.Cluster, table: str) -> None:
     with pytest.raises(ConfigurationError, match="must run on the primary"):
         cluster.query(f"INSERT INTO {table} (v) VALUES ('a')", target="replica")

@@ -110,6 +110,11 @@ async def test_target_and_hints_override_the_classifier(cluster: pgcluster.Async
     assert rows[0]["node"].startswith("replica")
 
 
+def test_a_pool_name_is_refused_clearly() -> None:
+    with pytest.raises(ConfigurationError, match="drop name="):
+        pgcluster.AsyncCluster("postgresql://db1/app", ["postgresql://db2/app"], name="app")
+
+
 async def test_a_replica_target_on_a_write_is_refused(
     cluster: pgcluster.AsyncCluster, table: str
 ) -> None:

@@ -38,3 +38,35 @@ def test_no_primary_within_failover_timeout(fresh_cluster: LocalCluster) -> None
         # Reads still work: the replicas are fine.
         rows = cluster.query("SELECT current_setting('cluster_name') AS node")
         assert rows[0]["node"].startswith("replica")
+
+
+def test_a_cluster_opens_and_reads_while_its_primary_is_down(fresh_cluster: LocalCluster) -> None:
+    # An application (re)started during an outage of the primary serves reads at once,
+    # and learns its own functions' volatility once the primary is back.
+    primary = fresh_cluster.primary
+    primary.execute(
+        "CREATE FUNCTION price_of(int) RETURNS int LANGUAGE sql STABLE AS 'SELECT $1 * 2'"
+    )
+    fresh_cluster.wait_replicated()
+    primary.kill()
+    started = time.monotonic()
+    with pgcluster.Cluster(
+        primary.dsn,
+        [n.dsn for n in fresh_cluster.replicas],
+        health_interval=0.1,
+        probe_timeout=1.0,
+        timeout=10.0,
+    ) as cluster:
+        rows = cluster.query("SELECT current_setting('cluster_name') AS node")
+        assert time.monotonic() - started < 5.0, "opening waited for the dead primary"
+        assert rows[0]["node"].startswith("replica")
+
+        primary.start()
+        deadline = Deadline(10)
+        while cluster.get_stats()["primary"] is None:
+            deadline.sleep("the primary to be admitted again")
+        # The catalog is loaded on the next statement: the STABLE function is read on replicas.
+        for _ in range(4):
+            row = cluster.query("SELECT price_of(2) AS p, current_setting('cluster_name') AS node")
+            assert row[0]["p"] == 4
+            assert row[0]["node"].startswith("replica")

@@ -133,6 +133,10 @@ class AsyncCluster:
         causal_wait: float = 0.0,
         **pool_options: Any,
     ) -> None:
+        if "name" in pool_options:
+            raise ConfigurationError(
+                "a Cluster names each node's pool itself (host:port/dbname): drop name="
+            )
         self._layout: Layout = layout(primary, replicas)
         self._pools = {
             node.name: AsyncPool(node.conninfo, name=node.name, **pool_options)
@@ -165,6 +169,7 @@ class AsyncCluster:
         self._pinned: ContextVar[bool] = ContextVar(f"pgcluster_pinned_{id(self)}", default=False)
         self._open_lock = ALock()
         self._opened = False
+        self._catalog_pending = False  # load_catalog, but the primary was down at open
         self._closed = False
         # Set at open, once the roles are checked.
         self._primary: str = self._layout.primary.name if self._layout.primary else ""
@@ -229,7 +234,15 @@ class AsyncCluster:
             monitor.report(seen, time.monotonic())
             for pool in self._pools.values():
                 await pool.open()
-            if self._load_catalog:
+            if self._load_catalog and in_recovery.get(self._primary) is None:
+                # Reads need not wait for the primary: load the catalog once it is back.
+                self._catalog_pending = True
+                logger.warning(
+                    "the primary %r is unreachable: until it is back and the function"
+                    " catalog is loaded, statements calling your own functions go to it",
+                    self._primary,
+                )
+            elif self._load_catalog:
                 await self._refresh_catalog()
             self._runner.start(monitor.run())
         except BaseException:
@@ -528,6 +541,8 @@ class AsyncCluster:
             await self.open()
         elif self._closed:
             self._check_not_closed()
+        if self._catalog_pending and self._usable(self._primary):
+            await self._load_pending_catalog()
 
     def _check_not_closed(self) -> None:
         if self._closed:
@@ -732,6 +747,17 @@ class AsyncCluster:
         return Route(
             Target.PRIMARY, f"re-run on the primary: a replica refused it ({route.reason})"
         )
+
+    async def _load_pending_catalog(self) -> None:
+        """Load the catalog that the primary, unreachable at open, could not give then."""
+        self._catalog_pending = False
+        try:
+            await self._refresh_catalog()
+        except psycopg.Error as ex:
+            self._catalog_pending = True  # the next statement tries again
+            logger.info("the function catalog could not be loaded yet: %s", describe_error(ex))
+        else:
+            logger.info("the function catalog is loaded: the primary is back")
 
     async def _refresh_catalog(self) -> None:
         async with self._pools[self._primary]._connection() as conn:

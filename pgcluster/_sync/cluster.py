@@ -135,6 +135,10 @@ class Cluster:
         causal_wait: float = 0.0,
         **pool_options: Any,
     ) -> None:
+        if "name" in pool_options:
+            raise ConfigurationError(
+                "a Cluster names each node's pool itself (host:port/dbname): drop name="
+            )
         self._layout: Layout = layout(primary, replicas)
         self._pools = {
             node.name: Pool(node.conninfo, name=node.name, **pool_options)
@@ -167,6 +171,7 @@ class Cluster:
         self._pinned: ContextVar[bool] = ContextVar(f"pgcluster_pinned_{id(self)}", default=False)
         self._open_lock = Lock()
         self._opened = False
+        self._catalog_pending = False  # load_catalog, but the primary was down at open
         self._closed = False
         # Set at open, once the roles are checked.
         self._primary: str = self._layout.primary.name if self._layout.primary else ""
@@ -231,7 +236,15 @@ class Cluster:
             monitor.report(seen, time.monotonic())
             for pool in self._pools.values():
                 pool.open()
-            if self._load_catalog:
+            if self._load_catalog and in_recovery.get(self._primary) is None:
+                # Reads need not wait for the primary: load the catalog once it is back.
+                self._catalog_pending = True
+                logger.warning(
+                    "the primary %r is unreachable: until it is back and the function"
+                    " catalog is loaded, statements calling your own functions go to it",
+                    self._primary,
+                )
+            elif self._load_catalog:
                 self._refresh_catalog()
             self._runner.start(monitor.run())
         except BaseException:
@@ -530,6 +543,8 @@ class Cluster:
             self.open()
         elif self._closed:
             self._check_not_closed()
+        if self._catalog_pending and self._usable(self._primary):
+            self._load_pending_catalog()
 
     def _check_not_closed(self) -> None:
         if self._closed:
@@ -734,6 +749,17 @@ class Cluster:
         return Route(
             Target.PRIMARY, f"re-run on the primary: a replica refused it ({route.reason})"
         )
+
+    def _load_pending_catalog(self) -> None:
+        """Load the catalog that the primary, unreachable at open, could not give then."""
+        self._catalog_pending = False
+        try:
+            self._refresh_catalog()
+        except psycopg.Error as ex:
+            self._catalog_pending = True  # the next statement tries again
+            logger.info("the function catalog could not be loaded yet: %s", describe_error(ex))
+        else:
+            logger.info("the function catalog is loaded: the primary is back")
 
     def _refresh_catalog(self) -> None:
         with self._pools[self._primary]._connection() as conn:
