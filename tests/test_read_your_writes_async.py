@@ -73,6 +73,23 @@ async def test_a_transaction_counts_as_a_write(local_cluster: LocalCluster, coun
             assert (await cluster.query(f"SELECT v FROM {counter}"))[0]["v"] == n
 
 
+async def test_a_task_on_the_primary_counts_as_a_write(
+    local_cluster: LocalCluster, counter: str
+) -> None:
+    # With replay paused on every replica, a read that went to one would be stale.
+    for replica in local_cluster.replicas:
+        replica.execute("SELECT pg_wal_replay_pause()")
+    try:
+        async with make(local_cluster, read_your_writes=True) as cluster:
+            for n in range(1, 6):
+                async with cluster.task() as task:
+                    await task.query(f"UPDATE {counter} SET v = %s", [n])
+                assert (await cluster.query(f"SELECT v FROM {counter}"))[0]["v"] == n
+    finally:
+        for replica in local_cluster.replicas:
+            replica.execute("SELECT pg_wal_replay_resume()")
+
+
 @pytest.mark.parametrize("token", ["", "garbage", "1.zz", "9.1.1", "1." + "f" * 40])
 async def test_a_malformed_token_is_a_clear_error(local_cluster: LocalCluster, token: str) -> None:
     async with make(local_cluster) as cluster:

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import aclosing, asynccontextmanager, contextmanager
+from contextlib import aclosing, asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from datetime import timedelta
 from types import TracebackType
@@ -376,9 +376,18 @@ class AsyncCluster:
 
     @asynccontextmanager
     async def task(self, target: Target | str = Target.PRIMARY) -> AsyncIterator[AsyncSession]:
-        """Hold one connection on *target* ("primary", or "replica": the next one) for the block."""
-        async with self._session(target, "task()") as (_, _, session):
-            yield session
+        """Hold one connection on *target* ("primary", or "replica": the next one) for the block.
+
+        With *read_your_writes*, a task on the primary counts as a write.
+        """
+        async with self._session(target, "task()") as (name, conn, session):
+            try:
+                yield session
+            finally:
+                # A task runs in autocommit: what it wrote is committed, even if it raised.
+                if self._read_your_writes and name == self._primary and not conn.closed:
+                    with suppress(psycopg.Error):
+                        await self._remember_position(conn)
 
     @asynccontextmanager
     async def tx(

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Callable, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from contextvars import ContextVar
 from datetime import timedelta
 from types import TracebackType
@@ -378,9 +378,18 @@ class Cluster:
 
     @contextmanager
     def task(self, target: Target | str = Target.PRIMARY) -> Iterator[Session]:
-        """Hold one connection on *target* ("primary", or "replica": the next one) for the block."""
-        with self._session(target, "task()") as (_, _, session):
-            yield session
+        """Hold one connection on *target* ("primary", or "replica": the next one) for the block.
+
+        With *read_your_writes*, a task on the primary counts as a write.
+        """
+        with self._session(target, "task()") as (name, conn, session):
+            try:
+                yield session
+            finally:
+                # A task runs in autocommit: what it wrote is committed, even if it raised.
+                if self._read_your_writes and name == self._primary and not conn.closed:
+                    with suppress(psycopg.Error):
+                        self._remember_position(conn)
 
     @contextmanager
     def tx(
