@@ -1,0 +1,252 @@
+"""The bench's results as a Markdown page, a PNG chart and JSON.
+
+`headline()` picks the ratios the project's targets speak of; `markdown()`
+lays every figure out in tables; `write()` puts the three files in a folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+OVERHEAD_TARGET = 1.05
+CHART = "benchmarks.png"
+
+
+def headline(results: dict[str, Any]) -> dict[str, float]:
+    """The ratios the targets are about, by name (only those this run measured)."""
+    out: dict[str, float] = {}
+    ratios = results.get("overhead", {}).get("ratios", {})
+    names = {
+        "cluster / psycopg_pool": "overhead: Cluster.query / psycopg_pool",
+        "pool / psycopg_pool": "overhead: Pool.query / psycopg_pool",
+        "cluster_forced / psycopg_pool": "overhead: Cluster.query(target='replica') / psycopg_pool",
+        "cluster_forced / cluster": "overhead: forced route / classified route",
+        "cluster / pgpool": "point select latency: Cluster.query / pgpool-II",
+        "pgpool / psycopg_pool": "point select latency: pgpool-II / direct psycopg_pool",
+        "acluster / apsycopg_pool": "overhead: AsyncCluster.query / AsyncConnectionPool",
+        "acluster / cluster": "point select latency: AsyncCluster / Cluster",
+    }
+    for key, name in names.items():
+        if key in ratios:
+            out[name] = ratios[key]["ratio"]
+    if "classification" in results:
+        out["classification: uncached / sqlglot.parse_one"] = results["classification"][
+            "uncached_over_parse"
+        ]
+    figures = results.get("throughput", {})
+    for n in (1, 2):
+        cluster, acluster, pgpool = (
+            figures.get(f"{k}_{n}r") for k in ("cluster", "acluster", "pgpool")
+        )
+        if cluster and pgpool:
+            out[f"throughput, {n} replica(s): Cluster / pgpool-II"] = (
+                cluster["per_second"] / pgpool["per_second"]
+            )
+            out[f"p50, {n} replica(s): Cluster / pgpool-II"] = cluster["p50_us"] / pgpool["p50_us"]
+            out[f"p99, {n} replica(s): Cluster / pgpool-II"] = cluster["p99_us"] / pgpool["p99_us"]
+        if cluster and acluster:
+            out[f"throughput, {n} replica(s): AsyncCluster / Cluster"] = (
+                acluster["per_second"] / cluster["per_second"]
+            )
+    return out
+
+
+def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _overhead(section: dict[str, Any]) -> list[str]:
+    rows = section["contenders"]
+    base = rows["psycopg_pool"]["median_us"]
+    lines = [
+        "## 1. Overhead: a point SELECT, one at a time",
+        "",
+        "The same `SELECT ... WHERE id = %s` through each contender in turn, in a new"
+        " random order every iteration, against the same replica (`Cluster` has the"
+        " primary and that replica: only the routing differs). Pools of 2 connections,"
+        " dict rows, autocommit.",
+        "",
+    ]
+    lines += _table(
+        ["contender", "median µs", "/ psycopg_pool"],
+        (
+            [r["label"], f"{r['median_us']:.1f}", f"{r['median_us'] / base:.3f}"]
+            for r in rows.values()
+        ),
+    )
+    lines += _table(
+        ["ratio of medians", "value", "per-block q1 to q3", "per-block min to max"],
+        (
+            [
+                f"`{name}`",
+                f"**{r['ratio']:.3f}**",
+                f"{r['block_q1']:.3f} to {r['block_q3']:.3f}",
+                f"{r['block_min']:.3f} to {r['block_max']:.3f}",
+            ]
+            for name, r in section["ratios"].items()
+        ),
+    )
+    ratio = section["ratios"].get("cluster / psycopg_pool", {}).get("ratio")
+    if ratio is not None:
+        verdict = "met" if ratio <= OVERHEAD_TARGET else "MISSED"
+        lines += [f"Target `cluster / psycopg_pool` <= {OVERHEAD_TARGET}: **{verdict}**.", ""]
+    return lines
+
+
+def _classification(c: dict[str, Any]) -> list[str]:
+    huge = c["huge"]
+    lines = ["## 2. Classification (no database)", ""]
+    rows = [
+        ["cached hit", f"{c['cached_us']:.2f}"],
+        [
+            f"uncached, routing corpus ({c['corpus_statements']} statements)",
+            f"{c['uncached_us']:.1f}",
+        ],
+        ["`sqlglot.parse_one`, same corpus", f"{c['sqlglot_parse_us']:.1f}"],
+        ["uncached / parse_one", f"{c['uncached_over_parse']:.2f}"],
+    ]
+    for key, what in (("insert", "INSERT ... VALUES"), ("in_list_select", "SELECT ... IN (...)")):
+        h = huge[key]
+        rows.append([f"{h['megabytes']:.1f} MB {what} (→ {h['target']})", f"{h['us']:,.0f}"])
+    return lines + _table(["statement", "µs per statement"], rows)
+
+
+def _throughput(figures: dict[str, Any], settings: dict[str, Any]) -> list[str]:
+    lines = [
+        "## 3. Throughput: 90 % point reads, 10 % updates",
+        "",
+        f"{settings['workers']} workers per contender (threads for sync, asyncio tasks for"
+        f" async), {settings['rounds']} rounds of {settings['duration']:g} s each, contenders"
+        " interleaved; pools of one connection per worker.",
+        "",
+    ]
+    lines += _table(
+        ["contender", "statements/s", "p50 µs", "p99 µs", "where the statements went"],
+        (
+            [
+                f["label"],
+                f"{f['per_second']:,.0f}",
+                f"{f['p50_us']:.0f}",
+                f"{f['p99_us']:.0f}",
+                _spread(f),
+            ]
+            for f in figures.values()
+        ),
+    )
+    return lines
+
+
+def _spread(figure: dict[str, Any]) -> str:
+    counts = figure.get("routed") or figure.get("select_cnt") or {}
+    what = "routed" if "routed" in figure else "pgpool select_cnt"
+    return f"{what}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else ""
+
+
+def _ratios(head: dict[str, float]) -> list[str]:
+    lines = ["## Every ratio", ""]
+    return lines + _table(
+        ["ratio", "value"], ([name, f"{value:.3f}"] for name, value in head.items())
+    )
+
+
+def _machine(m: dict[str, Any]) -> list[str]:
+    keys = ["date", "cpu", "cores", "os", "python", "postgresql", "pgpool"]
+    keys += ["psycopg", "psycopg-pool", "sqlglot", "pgcluster"]
+    return [", ".join(f"{k}: {m[k]}" for k in keys if k in m), ""]
+
+
+def markdown(results: dict[str, Any], chart: str | None = CHART) -> str:
+    """The whole report as Markdown (*chart*: the PNG to embed, if any)."""
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by one command, every compared figure measured side by side in the"
+        " same run (the machine is shared and noisy: only the ratios mean something):",
+        "",
+        "```sh",
+        "make bench   # = .venv/bin/python -m bench (installs the [bench] extra first)",
+        "```",
+        "",
+        f"This run: `{results['command']}`.",
+        "",
+    ]
+    if "machine" in results:
+        lines += _machine(results["machine"])
+    if chart is not None:
+        lines += [f"![benchmark chart]({chart})", ""]
+    if results.get("headline"):
+        lines += _ratios(results["headline"])
+    if "overhead" in results:
+        lines += _overhead(results["overhead"])
+    if "classification" in results:
+        lines += _classification(results["classification"])
+    if "throughput" in results:
+        lines += _throughput(results["throughput"], results["settings"])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def draw(results: dict[str, Any], path: Path) -> bool:
+    """The chart, as a PNG; False when matplotlib is missing (``pip install '.[bench]'``)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    count = ("overhead" in results) + 2 * ("throughput" in results)
+    if not count:
+        return False
+    fig, grid = plt.subplots(1, count, figsize=(5 * count, 5), squeeze=False)
+    axes = list(grid[0])
+    if "overhead" in results:
+        ax = axes.pop(0)
+        rows = list(results["overhead"]["contenders"].values())
+        values = [r["median_us"] for r in rows]
+        ax.barh([r["label"] for r in rows], values, color="#4c72b0")
+        base = values[0]
+        for y, value in enumerate(values):
+            ax.text(value, y, f" {value:.0f} µs (x{value / base:.3f})", va="center", fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(values) * 1.45)
+        ax.set_xlabel("median µs per point SELECT (lower is better)")
+        ax.set_title("1. Overhead, sequential")
+    if "throughput" in results:
+        figures = list(results["throughput"].values())
+        labels = [f["label"].replace(", ", "\n", 1) for f in figures]
+        for ax, key, title in (
+            (axes[0], "per_second", "3. Throughput, 90/10 mix (higher is better)"),
+            (axes[1], "p99_us", "3. p99 latency µs (lower is better)"),
+        ):
+            values = [f[key] for f in figures]
+            ax.bar(range(len(values)), values, color="#55a868")
+            ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=30, ha="right")
+            ax.set_title(title)
+            for x, value in enumerate(values):
+                ax.text(x, value, f"{value:,.0f}", ha="center", va="bottom", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write(results: dict[str, Any], folder: Path) -> list[Path]:
+    """benchmarks.json, benchmarks.png (if matplotlib is there) and benchmarks.md in *folder*."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    data = folder / "benchmarks.json"
+    data.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    written.append(data)
+    chart = folder / CHART
+    drawn = draw(results, chart)
+    if drawn:
+        written.append(chart)
+    page = folder / "benchmarks.md"
+    page.write_text(markdown(results, chart=CHART if drawn else None))
+    written.append(page)
+    return written
