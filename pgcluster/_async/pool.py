@@ -331,7 +331,7 @@ class AsyncPool:
 
     async def _clean(self, conn: AsyncConnection[Any]) -> None:
         """Put back what connection(), getconn(), tx() or a task changed, before reuse."""
-        status = conn.info.transaction_status
+        status = conn.pgconn.transaction_status  # conn.info builds an object per call
         if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
             logger.warning("rolling back a connection given back in a transaction")
             await conn.rollback()

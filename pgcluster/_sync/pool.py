@@ -331,7 +331,7 @@ class Pool:
 
     def _clean(self, conn: Connection[Any]) -> None:
         """Put back what connection(), getconn(), tx() or a task changed, before reuse."""
-        status = conn.info.transaction_status
+        status = conn.pgconn.transaction_status  # conn.info builds an object per call
         if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
             logger.warning("rolling back a connection given back in a transaction")
             conn.rollback()
