@@ -171,8 +171,13 @@ class AsyncPool:
         """
         check_query(query)
         check_not_session(classify(query))
-        async with self._connection() as conn:
+        # What _connection() does, without a generator-based context manager: this
+        # runs for every statement (bench: pool / psycopg_pool).
+        conn = await self._getconn(None)
+        try:
             return await execute(conn, query, params)
+        finally:
+            await self._putconn(conn)
 
     async def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE

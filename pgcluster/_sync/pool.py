@@ -173,8 +173,13 @@ class Pool:
         """
         check_query(query)
         check_not_session(classify(query))
-        with self._connection() as conn:
+        # What _connection() does, without a generator-based context manager: this
+        # runs for every statement (bench: pool / psycopg_pool).
+        conn = self._getconn(None)
+        try:
             return execute(conn, query, params)
+        finally:
+            self._putconn(conn)
 
     def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
