@@ -147,11 +147,35 @@ def _spread(figure: dict[str, Any]) -> str:
     return f"{what}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else ""
 
 
-def _ratios(head: dict[str, float]) -> list[str]:
-    lines = ["## Every ratio", ""]
-    return lines + _table(
-        ["ratio", "value"], ([name, f"{value:.3f}"] for name, value in head.items())
-    )
+def _ratios(head: dict[str, float], title: str, only: str = "") -> list[str]:
+    rows = [[name, f"{value:.3f}"] for name, value in head.items() if only in name]
+    return [title, "", *_table(["ratio", "value"], rows)] if rows else []
+
+
+def _pgpool(results: dict[str, Any]) -> list[str]:
+    lines = _ratios(results["headline"], "## 4. Against pgpool-II", "pgpool")
+    if not lines:
+        return []
+    lines += [
+        "pgpool-II runs over the same servers: `backend_clustering_mode ="
+        " 'streaming_replication'`, `load_balance_mode = on` (per session, its default),"
+        " the primary's `backend_weight` 0 so that reads go to the replicas as with"
+        " pgcluster, `max_pool = 1`; its clients are psycopg_pool pools of the same"
+        " size. Latency ratios below 1 and throughput ratios above 1 favour pgcluster.",
+        "",
+    ]
+    balanced = [
+        f"{figure['label']}: {_spread(figure)}"
+        for key, figure in results.get("throughput", {}).items()
+        if key.startswith("pgpool")
+    ]
+    if balanced:
+        lines += [
+            "Load balancing as pgpool-II reports it (`SHOW pool_nodes`, since it started):",
+            "",
+        ]
+        lines += [f"- {line}" for line in balanced] + [""]
+    return lines
 
 
 def _machine(m: dict[str, Any]) -> list[str]:
@@ -179,15 +203,34 @@ def markdown(results: dict[str, Any], chart: str | None = CHART) -> str:
         lines += _machine(results["machine"])
     if chart is not None:
         lines += [f"![benchmark chart]({chart})", ""]
-    if results.get("headline"):
-        lines += _ratios(results["headline"])
+    head = results.get("headline", {})
+    lines += _ratios(head, "## Every ratio")
     if "overhead" in results:
         lines += _overhead(results["overhead"])
     if "classification" in results:
         lines += _classification(results["classification"])
     if "throughput" in results:
         lines += _throughput(results["throughput"], results["settings"])
+    lines += _pgpool(results)
+    lines += _ratios(head, "## 5. Async against sync", "Async")
     return "\n".join(lines).rstrip() + "\n"
+
+
+# One colour per family of contenders, in every panel.
+COLOURS = {
+    "psycopg_pool": "#8c8c8c",
+    "pgcluster": "#4c72b0",
+    "async": "#8172b3",
+    "pgpool": "#dd8452",
+}
+
+
+def _family(key: str) -> str:
+    if key.startswith("pgpool"):
+        return "pgpool"
+    if "psycopg_pool" in key:
+        return "psycopg_pool"
+    return "async" if key.startswith("a") else "pgcluster"
 
 
 def draw(results: dict[str, Any], path: Path) -> bool:
@@ -202,33 +245,45 @@ def draw(results: dict[str, Any], path: Path) -> bool:
     count = ("overhead" in results) + 2 * ("throughput" in results)
     if not count:
         return False
-    fig, grid = plt.subplots(1, count, figsize=(5 * count, 5), squeeze=False)
+    fig, grid = plt.subplots(1, count, figsize=(5.5 * count, 5), squeeze=False)
     axes = list(grid[0])
     if "overhead" in results:
         ax = axes.pop(0)
-        rows = list(results["overhead"]["contenders"].values())
-        values = [r["median_us"] for r in rows]
-        ax.barh([r["label"] for r in rows], values, color="#4c72b0")
-        base = values[0]
+        rows = results["overhead"]["contenders"]
+        values = [r["median_us"] for r in rows.values()]
+        colours = [COLOURS[_family(key)] for key in rows]
+        ax.barh([r["label"] for r in rows.values()], values, color=colours)
         for y, value in enumerate(values):
-            ax.text(value, y, f" {value:.0f} µs (x{value / base:.3f})", va="center", fontsize=8)
+            ratio = value / values[0]
+            ax.text(value, y, f" {value:.0f} µs (x{ratio:.3f})", va="center", fontsize=8)
         ax.invert_yaxis()
         ax.set_xlim(0, max(values) * 1.45)
         ax.set_xlabel("median µs per point SELECT (lower is better)")
-        ax.set_title("1. Overhead, sequential")
+        ax.set_title("1. Point SELECT, one at a time")
     if "throughput" in results:
-        figures = list(results["throughput"].values())
-        labels = [f["label"].replace(", ", "\n", 1) for f in figures]
-        for ax, key, title in (
-            (axes[0], "per_second", "3. Throughput, 90/10 mix (higher is better)"),
-            (axes[1], "p99_us", "3. p99 latency µs (lower is better)"),
-        ):
-            values = [f[key] for f in figures]
-            ax.bar(range(len(values)), values, color="#55a868")
-            ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=30, ha="right")
-            ax.set_title(title)
-            for x, value in enumerate(values):
-                ax.text(x, value, f"{value:,.0f}", ha="center", va="bottom", fontsize=7)
+        figures = results["throughput"]
+        keys = list(figures)
+        labels = [figures[k]["label"].replace(", ", "\n") for k in keys]
+        colours = [COLOURS[_family(key)] for key in keys]
+        ax = axes.pop(0)
+        values = [figures[k]["per_second"] for k in keys]
+        ax.bar(range(len(keys)), values, color=colours)
+        for x, value in enumerate(values):
+            ax.text(x, value, f"{value:,.0f}", ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(keys)), labels, fontsize=7)
+        ax.set_ylabel("statements per second (higher is better)")
+        ax.set_title("3. 90/10 read/write mix: throughput")
+        ax = axes.pop(0)
+        for offset, key, alpha in ((-0.2, "p50_us", 1.0), (0.2, "p99_us", 0.45)):
+            values = [figures[k][key] for k in keys]
+            xs = [i + offset for i in range(len(keys))]
+            ax.bar(xs, values, width=0.4, color=colours, alpha=alpha)
+            for at, value in zip(xs, values, strict=True):
+                ax.text(at, value, f"{value:,.0f}", ha="center", va="bottom", fontsize=6)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(keys)), labels, fontsize=7)
+        ax.set_ylabel("latency µs, log scale (lower is better)")
+        ax.set_title("3. Latency: p50 (solid), p99 (pale)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
