@@ -177,7 +177,7 @@ class AsyncPool:
         try:
             return await execute(conn, query, params)
         finally:
-            await self._putconn(conn)
+            await self._give_back(conn)
 
     async def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -333,6 +333,12 @@ class AsyncPool:
             await conn.close()  # psycopg_pool replaces a closed connection
         finally:
             await self._pool.putconn(conn)
+
+    async def _give_back(self, conn: AsyncConnection[Any]) -> None:
+        """Give back a connection that only ran pool-level statements (query(), and the
+        cluster's stream()): they change nothing `_clean()` restores, since statements
+        that touch session state are refused there, so it is skipped on this hot path."""
+        await self._pool.putconn(conn)
 
     async def _clean(self, conn: AsyncConnection[Any]) -> None:
         """Put back what connection(), getconn(), tx() or a task changed, before reuse."""

@@ -747,7 +747,7 @@ class _Checkout:
         cluster, name, conn = self._cluster, self._name, self._conn
         cluster._in_flight[name].discard(conn)
         try:
-            cluster._pools[name].putconn(conn)
+            cluster._pools[name]._give_back(conn)
         except psycopg.Error as ex:
             cluster._statement_failed(name, ex)
             raise

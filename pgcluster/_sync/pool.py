@@ -179,7 +179,7 @@ class Pool:
         try:
             return execute(conn, query, params)
         finally:
-            self._putconn(conn)
+            self._give_back(conn)
 
     def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -333,6 +333,12 @@ class Pool:
             conn.close()  # psycopg_pool replaces a closed connection
         finally:
             self._pool.putconn(conn)
+
+    def _give_back(self, conn: Connection[Any]) -> None:
+        """Give back a connection that only ran pool-level statements (query(), and the
+        cluster's stream()): they change nothing `_clean()` restores, since statements
+        that touch session state are refused there, so it is skipped on this hot path."""
+        self._pool.putconn(conn)
 
     def _clean(self, conn: Connection[Any]) -> None:
         """Put back what connection(), getconn(), tx() or a task changed, before reuse."""
