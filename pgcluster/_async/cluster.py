@@ -31,6 +31,7 @@ from .._health import (
     ClusterHealth,
     LagLimit,
     Position,
+    ReadPlan,
     Status,
     decode_token,
     encode_token,
@@ -534,6 +535,12 @@ class AsyncCluster:
         """
         assert self._health is not None
         seen = self._seen.get()
+        if seen is None:
+            # Every read comes here. The plan is immutable and swapped whole under the
+            # lock, so reading it needs no lock.
+            plan = self._health.read_plan()
+            if plan.replicas or plan.primary is not None:
+                return self._read_order(plan)
         min_lsn, timeline = (seen.lsn, seen.timeline) if seen else (None, None)
         deadline = time.monotonic() + self._causal_wait
         while True:
@@ -554,6 +561,10 @@ class AsyncCluster:
             if time.monotonic() >= deadline:
                 break
             await asleep(0.005)
+        return self._read_order(plan)
+
+    def _read_order(self, plan: ReadPlan) -> list[str]:
+        """The balancer's first choice among *plan*'s replicas, then one fallback."""
         nodes = self._balancer.order(plan.replicas)[:2]
         if plan.primary is not None and len(nodes) < 2:
             nodes.append(plan.primary)
@@ -610,7 +621,13 @@ class AsyncCluster:
             # The node failed earlier: drop the pool's broken idle connections first.
             self._stale.discard(name)
             await pool.check()
-        deadline = time.monotonic() + pool.timeout
+        first = max(0.01, min(_ACQUIRE_STEP, pool.timeout))
+        try:
+            return await pool._getconn(first)  # usually at once: a connection is idle
+        except PoolTimeoutError:
+            if first >= pool.timeout or not self._usable(name):
+                raise
+        deadline = time.monotonic() + pool.timeout - first
         while True:
             step = max(0.01, min(_ACQUIRE_STEP, deadline - time.monotonic()))
             try:

@@ -291,7 +291,8 @@ class AsyncPool:
 
     async def _getconn(self, timeout: float | None) -> AsyncConnection[Any]:
         """psycopg_pool's getconn(), opening the pool first and with our errors."""
-        await self._ensure_open()
+        if not self._opened or self._closed:  # tested here: every statement passes
+            await self._ensure_open()
         try:
             return await self._pool.getconn(timeout)
         except psycopg_pool.PoolTimeout as ex:

@@ -33,6 +33,7 @@ from .._health import (
     ClusterHealth,
     LagLimit,
     Position,
+    ReadPlan,
     Status,
     decode_token,
     encode_token,
@@ -536,6 +537,12 @@ class Cluster:
         """
         assert self._health is not None
         seen = self._seen.get()
+        if seen is None:
+            # Every read comes here. The plan is immutable and swapped whole under the
+            # lock, so reading it needs no lock.
+            plan = self._health.read_plan()
+            if plan.replicas or plan.primary is not None:
+                return self._read_order(plan)
         min_lsn, timeline = (seen.lsn, seen.timeline) if seen else (None, None)
         deadline = time.monotonic() + self._causal_wait
         while True:
@@ -556,6 +563,10 @@ class Cluster:
             if time.monotonic() >= deadline:
                 break
             sleep(0.005)
+        return self._read_order(plan)
+
+    def _read_order(self, plan: ReadPlan) -> list[str]:
+        """The balancer's first choice among *plan*'s replicas, then one fallback."""
         nodes = self._balancer.order(plan.replicas)[:2]
         if plan.primary is not None and len(nodes) < 2:
             nodes.append(plan.primary)
@@ -612,7 +623,13 @@ class Cluster:
             # The node failed earlier: drop the pool's broken idle connections first.
             self._stale.discard(name)
             pool.check()
-        deadline = time.monotonic() + pool.timeout
+        first = max(0.01, min(_ACQUIRE_STEP, pool.timeout))
+        try:
+            return pool._getconn(first)  # usually at once: a connection is idle
+        except PoolTimeoutError:
+            if first >= pool.timeout or not self._usable(name):
+                raise
+        deadline = time.monotonic() + pool.timeout - first
         while True:
             step = max(0.01, min(_ACQUIRE_STEP, deadline - time.monotonic()))
             try:

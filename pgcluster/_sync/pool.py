@@ -291,7 +291,8 @@ class Pool:
 
     def _getconn(self, timeout: float | None) -> Connection[Any]:
         """psycopg_pool's getconn(), opening the pool first and with our errors."""
-        self._ensure_open()
+        if not self._opened or self._closed:  # tested here: every statement passes
+            self._ensure_open()
         try:
             return self._pool.getconn(timeout)
         except psycopg_pool.PoolTimeout as ex:
