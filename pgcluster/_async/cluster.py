@@ -289,8 +289,7 @@ class AsyncCluster:
         nodes = await self._read_nodes()
         for attempt, name in enumerate(nodes):
             try:
-                async with self._checkout(name, route) as conn:
-                    return await execute(conn, query, params)
+                return await self._run(name, route, query, params)
             except psycopg.errors.ReadOnlySqlTransaction:
                 if name == self._primary:
                     raise
@@ -613,6 +612,44 @@ class AsyncCluster:
         the bookkeeping: stats, the DEBUG line, and health reports on availability failures."""
         return _Checkout(self, name, route)
 
+    async def _run(
+        self, name: str, route: Route, query: Query, params: Params | None
+    ) -> Result[Any]:
+        """Run one read on *name*: what ``async with _checkout()`` does around `execute()`,
+        without a context manager object (every read comes here)."""
+        conn = await self._take(name, route)
+        try:
+            result = await execute(conn, query, params)
+        except BaseException as ex:
+            await self._release(name, conn)
+            if isinstance(ex, psycopg.Error):
+                self._statement_failed(name, ex)
+            raise
+        await self._release(name, conn)
+        return result
+
+    async def _take(self, name: str, route: Route) -> AsyncConnection[Any]:
+        """A connection of *name* for a statement routed by *route*, counted and in flight."""
+        self._stats.routed(name, route.reason)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
+        try:
+            conn = await self._acquire(name)
+        except psycopg.Error as ex:
+            self._statement_failed(name, ex)
+            raise
+        self._in_flight[name].add(conn)
+        return conn
+
+    async def _release(self, name: str, conn: AsyncConnection[Any]) -> None:
+        """Give back a connection from `_take()`."""
+        self._in_flight[name].discard(conn)
+        try:
+            await self._pools[name]._give_back(conn)
+        except psycopg.Error as ex:
+            self._statement_failed(name, ex)
+            raise
+
     async def _acquire(self, name: str) -> AsyncConnection[Any]:
         """A connection from *name*'s pool, waiting up to its timeout, unless *name* is
         ejected meanwhile: a dead node's pool would keep a waiter for the whole timeout."""
@@ -729,8 +766,8 @@ class _Checkout:
     """`AsyncCluster._checkout()`: a connection of one node for one statement.
 
     A class rather than an ``@asynccontextmanager`` generator: it runs for
-    every statement, and the generator's machinery was a measurable part of
-    the routing overhead (bench: ``cluster / psycopg_pool``).
+    every write and stream, and the generator's machinery was a measurable
+    part of the routing overhead (bench: ``cluster / psycopg_pool``).
     """
 
     __slots__ = ("_cluster", "_conn", "_name", "_route")
@@ -741,17 +778,8 @@ class _Checkout:
         self._route = route
 
     async def __aenter__(self) -> AsyncConnection[Any]:
-        cluster, name, route = self._cluster, self._name, self._route
-        cluster._stats.routed(name, route.reason)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
-        try:
-            conn = self._conn = await cluster._acquire(name)
-        except psycopg.Error as ex:
-            cluster._statement_failed(name, ex)
-            raise
-        cluster._in_flight[name].add(conn)
-        return conn
+        self._conn = await self._cluster._take(self._name, self._route)
+        return self._conn
 
     async def __aexit__(
         self,
@@ -759,15 +787,9 @@ class _Checkout:
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        cluster, name, conn = self._cluster, self._name, self._conn
-        cluster._in_flight[name].discard(conn)
-        try:
-            await cluster._pools[name]._give_back(conn)
-        except psycopg.Error as ex:
-            cluster._statement_failed(name, ex)
-            raise
+        await self._cluster._release(self._name, self._conn)
         if isinstance(exc_val, psycopg.Error):
-            cluster._statement_failed(name, exc_val)
+            self._cluster._statement_failed(self._name, exc_val)
 
 
 def _weights_by_name(spec: BalancerSpec, config: Layout) -> BalancerSpec:

@@ -291,8 +291,7 @@ class Cluster:
         nodes = self._read_nodes()
         for attempt, name in enumerate(nodes):
             try:
-                with self._checkout(name, route) as conn:
-                    return execute(conn, query, params)
+                return self._run(name, route, query, params)
             except psycopg.errors.ReadOnlySqlTransaction:
                 if name == self._primary:
                     raise
@@ -615,6 +614,42 @@ class Cluster:
         the bookkeeping: stats, the DEBUG line, and health reports on availability failures."""
         return _Checkout(self, name, route)
 
+    def _run(self, name: str, route: Route, query: Query, params: Params | None) -> Result[Any]:
+        """Run one read on *name*: what ``with _checkout()`` does around `execute()`,
+        without a context manager object (every read comes here)."""
+        conn = self._take(name, route)
+        try:
+            result = execute(conn, query, params)
+        except BaseException as ex:
+            self._release(name, conn)
+            if isinstance(ex, psycopg.Error):
+                self._statement_failed(name, ex)
+            raise
+        self._release(name, conn)
+        return result
+
+    def _take(self, name: str, route: Route) -> Connection[Any]:
+        """A connection of *name* for a statement routed by *route*, counted and in flight."""
+        self._stats.routed(name, route.reason)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
+        try:
+            conn = self._acquire(name)
+        except psycopg.Error as ex:
+            self._statement_failed(name, ex)
+            raise
+        self._in_flight[name].add(conn)
+        return conn
+
+    def _release(self, name: str, conn: Connection[Any]) -> None:
+        """Give back a connection from `_take()`."""
+        self._in_flight[name].discard(conn)
+        try:
+            self._pools[name]._give_back(conn)
+        except psycopg.Error as ex:
+            self._statement_failed(name, ex)
+            raise
+
     def _acquire(self, name: str) -> Connection[Any]:
         """A connection from *name*'s pool, waiting up to its timeout, unless *name* is
         ejected meanwhile: a dead node's pool would keep a waiter for the whole timeout."""
@@ -731,8 +766,8 @@ class _Checkout:
     """`Cluster._checkout()`: a connection of one node for one statement.
 
     A class rather than an ``@contextmanager`` generator: it runs for
-    every statement, and the generator's machinery was a measurable part of
-    the routing overhead (bench: ``cluster / psycopg_pool``).
+    every write and stream, and the generator's machinery was a measurable
+    part of the routing overhead (bench: ``cluster / psycopg_pool``).
     """
 
     __slots__ = ("_cluster", "_conn", "_name", "_route")
@@ -743,17 +778,8 @@ class _Checkout:
         self._route = route
 
     def __enter__(self) -> Connection[Any]:
-        cluster, name, route = self._cluster, self._name, self._route
-        cluster._stats.routed(name, route.reason)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
-        try:
-            conn = self._conn = cluster._acquire(name)
-        except psycopg.Error as ex:
-            cluster._statement_failed(name, ex)
-            raise
-        cluster._in_flight[name].add(conn)
-        return conn
+        self._conn = self._cluster._take(self._name, self._route)
+        return self._conn
 
     def __exit__(
         self,
@@ -761,15 +787,9 @@ class _Checkout:
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        cluster, name, conn = self._cluster, self._name, self._conn
-        cluster._in_flight[name].discard(conn)
-        try:
-            cluster._pools[name]._give_back(conn)
-        except psycopg.Error as ex:
-            cluster._statement_failed(name, ex)
-            raise
+        self._cluster._release(self._name, self._conn)
         if isinstance(exc_val, psycopg.Error):
-            cluster._statement_failed(name, exc_val)
+            self._cluster._statement_failed(self._name, exc_val)
 
 
 def _weights_by_name(spec: BalancerSpec, config: Layout) -> BalancerSpec:
