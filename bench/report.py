@@ -60,7 +60,7 @@ def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
     return [*lines, ""]
 
 
-def _overhead(section: dict[str, Any]) -> list[str]:
+def _overhead(section: dict[str, Any], settings: dict[str, Any]) -> list[str]:
     rows = section["contenders"]
     base = rows["psycopg_pool"]["median_us"]
     lines = [
@@ -69,7 +69,9 @@ def _overhead(section: dict[str, Any]) -> list[str]:
         "The same `SELECT ... WHERE id = %s` through each contender in turn, in a new"
         " random order every iteration, against the same replica (`Cluster` has the"
         " primary and that replica: only the routing differs). Pools of 2 connections,"
-        " dict rows, autocommit.",
+        f" dict rows, autocommit; {settings['iterations']:,} iterations in"
+        f" {settings['sessions']} session(s), every pool new in each (a pool's server"
+        " processes bias it by a few per cent while they live: new ones average that out).",
         "",
     ]
     lines += _table(
@@ -206,7 +208,7 @@ def markdown(results: dict[str, Any], chart: str | None = CHART) -> str:
     head = results.get("headline", {})
     lines += _ratios(head, "## Every ratio")
     if "overhead" in results:
-        lines += _overhead(results["overhead"])
+        lines += _overhead(results["overhead"], results["settings"])
     if "classification" in results:
         lines += _classification(results["classification"])
     if "throughput" in results:
