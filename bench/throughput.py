@@ -12,11 +12,16 @@ import random
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+import pgcluster
+
+from .config import Settings
+from .servers import Servers
 from .stats import latency_summary
-from .workload import ROWS, Contender
+from .workload import ROWS, Contender, amix, bare_mix, bare_pool, mix
 
 WRITE_SHARE = 0.1
 
@@ -135,3 +140,64 @@ def summarize(contenders: Sequence[Contender], tallies: dict[str, Tally]) -> dic
         }
         for c in contenders
     }
+
+
+async def run(servers: Servers, s: Settings) -> dict[str, Any]:
+    """Workload 3 over one and two replicas, every contender interleaved in one run."""
+    sizes: dict[str, Any] = {"min_size": s.workers, "max_size": s.workers}
+    contenders: list[Contender] = []
+    clusters: dict[str, pgcluster.Cluster | pgcluster.AsyncCluster] = {}
+    with ExitStack() as stack:
+        async with AsyncExitStack() as astack:
+            for n in (1, 2):
+                replicas = servers.replicas(n)
+                cluster = stack.enter_context(pgcluster.Cluster(servers.primary, replicas, **sizes))
+                cluster.wait()
+                clusters[f"cluster_{n}r"] = cluster
+                contenders.append(
+                    Contender(f"cluster_{n}r", f"Cluster, {n} replica(s), threads", mix(cluster))
+                )
+                if s.asyncio:
+                    acluster = await astack.enter_async_context(
+                        pgcluster.AsyncCluster(servers.primary, replicas, **sizes)
+                    )
+                    await acluster.wait()
+                    clusters[f"acluster_{n}r"] = acluster
+                    contenders.append(
+                        Contender(
+                            f"acluster_{n}r",
+                            f"AsyncCluster, {n} replica(s), tasks",
+                            amix(acluster),
+                            is_async=True,
+                        )
+                    )
+                if s.pgpool:
+                    via = stack.enter_context(bare_pool(servers.pgpools[n].dsn, s.workers))
+                    contenders.append(
+                        Contender(
+                            f"pgpool_{n}r", f"pgpool-II, {n} replica(s), threads", bare_mix(via)
+                        )
+                    )
+            tallies = await measure(
+                contenders,
+                workers=s.workers,
+                duration=s.duration,
+                rounds=s.rounds,
+                warmup=min(0.3, s.duration),
+                seed=s.seed,
+            )
+            figures = summarize(contenders, tallies)
+            for key, target in clusters.items():
+                nodes = target.get_stats()["nodes"]
+                figures[key]["routed"] = {
+                    servers.node_name(name): node["routed"] for name, node in nodes.items()
+                }
+            for n, pgpool in servers.pgpools.items():
+                if f"pgpool_{n}r" in figures:
+                    figures[f"pgpool_{n}r"]["select_cnt"] = {
+                        servers.node_name(f"{row['hostname']}:{row['port']}/postgres"): int(
+                            row["select_cnt"]
+                        )
+                        for row in pgpool.pool_nodes()
+                    }
+            return figures
