@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck generate check-generated docs venv clean
+.PHONY: demo test bench bench-quick lint typecheck generate check-generated docs venv clean
 
 $(BIN)/pgcluster: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,19 @@ venv: $(BIN)/pgcluster
 ## A local primary + 2 replicas, a mixed workload, and where each statement went.
 demo: venv
 	$(BIN)/pgcluster demo
+
+## The benchmarks: overhead, classification, throughput, pgpool-II, async vs sync, written to
+## docs/benchmarks.{md,png,json} (a few minutes; installs pgpool2 with apt-get if missing).
+bench: $(VENV)/.bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The same, short, printed only (well under a minute).
+bench-quick: $(VENV)/.bench
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+$(VENV)/.bench: $(BIN)/pgcluster
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
 
 ## The whole test suite against real PostgreSQL servers started by the harness.
 test: venv

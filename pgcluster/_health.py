@@ -476,6 +476,7 @@ class ClusterHealth:
         self._backoff = backoff or Backoff()
         self._counts: Counter[ChangeKind] = Counter()
         self._status = {name: self._classify(node) for name, node in self._nodes.items()}
+        self._plan = self._plan_for(None, None)
 
     # -- what the shells report ---------------------------------------------
 
@@ -549,6 +550,12 @@ class ClusterHealth:
         A read that must see *min_lsn* goes to the primary when replicas are
         usable but none has caught up, whatever ``fallback_to_primary`` says.
         """
+        if min_lsn is None:
+            # Every read asks this: it changes only with a report, so _settle() keeps it.
+            return self._plan
+        return self._plan_for(min_lsn, timeline)
+
+    def _plan_for(self, min_lsn: int | None, timeline: int | None) -> ReadPlan:
         usable = self.readable_replicas()
         fallback = self.primary() if self._fallback else None
         if min_lsn is None:
@@ -685,6 +692,7 @@ class ClusterHealth:
             if kind is not None:
                 changes.append(Change(kind, name, before, after[0], after[1]))
                 self._counts[kind] += 1
+        self._plan = self._plan_for(None, None)
         return changes
 
     def _classify(self, node: _Node) -> tuple[Status, str]:

@@ -18,15 +18,18 @@ PINNED = Route(Target.PRIMARY, "use_primary() pins this context to the primary")
 ASKED_PRIMARY = Route(Target.PRIMARY, "target='primary' was asked")
 
 
+# A dict lookup: Target(value) goes through Enum's machinery, slow for every statement.
+_TARGETS = {target.value: target for target in Target}
+
+
 def parse_target(value: object) -> Target | None:
     """Accept None, a `Target`, or "primary" / "replica"; anything else is a clear error."""
     if value is None or isinstance(value, Target):
         return value
     if isinstance(value, str):
-        try:
-            return Target(value.strip().lower())
-        except ValueError:
-            pass
+        found = _TARGETS.get(value.strip().lower())
+        if found is not None:
+            return found
     raise ConfigurationError(f"unknown target {value!r}: use 'primary' or 'replica'")
 
 

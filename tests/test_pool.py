@@ -323,6 +323,36 @@ def test_getconn_and_putconn(pool: pgcluster.Pool, table: str) -> None:
     assert ids(pool, table) == [1]
 
 
+def test_a_connection_given_back_in_a_transaction_is_rolled_back(
+    local_cluster: LocalCluster, pool: pgcluster.Pool, table: str
+) -> None:
+    # One connection only: query() surely gets the one given back.
+    with pgcluster.Pool(local_cluster.primary.dsn, min_size=1, max_size=1) as single:
+        conn = single.getconn()
+        conn.execute(f"INSERT INTO {table} VALUES (1, 'a')")
+        single.putconn(conn)  # never committed
+        single.query(f"INSERT INTO {table} VALUES (2, 'b')")  # autocommit again
+        with single.task() as task:
+            assert task.connection is conn
+    assert ids(pool, table) == [2]
+
+
+def test_the_users_reset_sees_a_cleaned_connection(local_cluster: LocalCluster) -> None:
+    seen: list[tuple[bool, object]] = []
+
+    def reset(conn: psycopg.Connection[Any]) -> None:
+        seen.append((conn.autocommit, conn.row_factory))
+
+    with pgcluster.Pool(local_cluster.primary.dsn, min_size=1, max_size=1, reset=reset) as pool:
+        with pool.connection() as conn:
+            conn.row_factory = tuple_row
+        deadline = Deadline(10)
+        while not seen:  # psycopg_pool runs the user's reset in its worker
+            deadline.sleep("the reset callback")
+        assert seen == [(True, pool.row_factory)]
+        assert pool.query("SELECT 1 AS one") == [{"one": 1}]
+
+
 def test_wait_and_stats(local_cluster: LocalCluster) -> None:
     with pgcluster.Pool(local_cluster.primary.dsn, min_size=2, max_size=3) as pool:
         pool.wait(timeout=10)

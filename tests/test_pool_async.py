@@ -340,6 +340,38 @@ async def test_getconn_and_putconn(pool: pgcluster.AsyncPool, table: str) -> Non
     assert await ids(pool, table) == [1]
 
 
+async def test_a_connection_given_back_in_a_transaction_is_rolled_back(
+    local_cluster: LocalCluster, pool: pgcluster.AsyncPool, table: str
+) -> None:
+    # One connection only: query() surely gets the one given back.
+    async with pgcluster.AsyncPool(local_cluster.primary.dsn, min_size=1, max_size=1) as single:
+        conn = await single.getconn()
+        await conn.execute(f"INSERT INTO {table} VALUES (1, 'a')")
+        await single.putconn(conn)  # never committed
+        await single.query(f"INSERT INTO {table} VALUES (2, 'b')")  # autocommit again
+        async with single.task() as task:
+            assert task.connection is conn
+    assert await ids(pool, table) == [2]
+
+
+async def test_the_users_reset_sees_a_cleaned_connection(local_cluster: LocalCluster) -> None:
+    seen: list[tuple[bool, object]] = []
+
+    async def reset(conn: psycopg.AsyncConnection[Any]) -> None:
+        seen.append((conn.autocommit, conn.row_factory))
+
+    async with pgcluster.AsyncPool(
+        local_cluster.primary.dsn, min_size=1, max_size=1, reset=reset
+    ) as pool:
+        async with pool.connection() as conn:
+            conn.row_factory = tuple_row
+        deadline = Deadline(10)
+        while not seen:  # psycopg_pool runs the user's reset in its worker
+            await deadline.asleep("the reset callback")
+        assert seen == [(True, pool.row_factory)]
+        assert await pool.query("SELECT 1 AS one") == [{"one": 1}]
+
+
 async def test_wait_and_stats(local_cluster: LocalCluster) -> None:
     async with pgcluster.AsyncPool(local_cluster.primary.dsn, min_size=2, max_size=3) as pool:
         await pool.wait(timeout=10)

@@ -13,8 +13,10 @@ from contextlib import aclosing, asynccontextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
+import psycopg
 import psycopg_pool
 from psycopg import AsyncConnection, IsolationLevel
+from psycopg.pq import TransactionStatus
 from psycopg.rows import AsyncRowFactory, dict_row
 
 from .. import _conninfo
@@ -89,7 +91,6 @@ class AsyncPool:
         self.timeout = timeout
         self.row_factory = row_factory
         self._conninfo = conninfo
-        self._user_reset = reset
         self._configure = configure
         # Connections whose session state a task changed: cleaned on return.
         self._dirty: weakref.WeakSet[AsyncConnection[Any]] = weakref.WeakSet()
@@ -107,7 +108,10 @@ class AsyncPool:
             max_lifetime=max_lifetime,
             reconnect_timeout=reconnect_timeout,
             configure=configure,
-            reset=self._reset,
+            # Only the user's: with a reset callback psycopg_pool returns every
+            # connection through a worker (see _putconn()), so pgcluster cleans
+            # connections itself, as they are given back.
+            reset=reset,
             check=check,
         )
 
@@ -167,8 +171,13 @@ class AsyncPool:
         """
         check_query(query)
         check_not_session(classify(query))
-        async with self._connection() as conn:
+        # What _connection() does, without a generator-based context manager: this
+        # runs for every statement (bench: pool / psycopg_pool).
+        conn = await self._getconn(None)
+        try:
             return await execute(conn, query, params)
+        finally:
+            await self._give_back(conn)
 
     async def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -250,7 +259,7 @@ class AsyncPool:
 
     async def putconn(self, conn: AsyncConnection[Any]) -> None:
         """Give back a connection taken with `getconn()`."""
-        await self._pool.putconn(conn)
+        await self._putconn(conn)
 
     async def check(self) -> None:
         """Test the idle connections and replace the broken ones (psycopg_pool's check())."""
@@ -278,11 +287,12 @@ class AsyncPool:
         try:
             yield conn
         finally:
-            await self._pool.putconn(conn)
+            await self._putconn(conn)
 
     async def _getconn(self, timeout: float | None) -> AsyncConnection[Any]:
         """psycopg_pool's getconn(), opening the pool first and with our errors."""
-        await self._ensure_open()
+        if not self._opened or self._closed:  # tested here: every statement passes
+            await self._ensure_open()
         try:
             return await self._pool.getconn(timeout)
         except psycopg_pool.PoolTimeout as ex:
@@ -308,8 +318,37 @@ class AsyncPool:
             " (see get_stats() and the 'psycopg.pool' log)"
         )
 
-    async def _reset(self, conn: AsyncConnection[Any]) -> None:
-        """Put back what connection(), getconn() or tx() changed, before reuse."""
+    async def _putconn(self, conn: AsyncConnection[Any]) -> None:
+        """Clean *conn* (see `_clean()`), then give it back to psycopg_pool.
+
+        The cleaning happens here, in the caller, not in a psycopg_pool reset
+        callback: with one, psycopg_pool returns *every* connection through a
+        worker thread (a task, in asyncio), and that hand-off cost a point
+        SELECT 8 % (bench: ``pool / psycopg_pool``). After query() or stream()
+        nothing needs cleaning, and finding that out is a few attribute reads.
+        """
+        try:
+            await self._clean(conn)
+        except psycopg.Error as ex:
+            logger.warning("discarding a connection that could not be cleaned: %s", ex)
+            await conn.close()  # psycopg_pool replaces a closed connection
+        finally:
+            await self._pool.putconn(conn)
+
+    async def _give_back(self, conn: AsyncConnection[Any]) -> None:
+        """Give back a connection that only ran pool-level statements (query(), and the
+        cluster's stream()): they change nothing `_clean()` restores, since statements
+        that touch session state are refused there, so it is skipped on this hot path."""
+        await self._pool.putconn(conn)
+
+    async def _clean(self, conn: AsyncConnection[Any]) -> None:
+        """Put back what connection(), getconn(), tx() or a task changed, before reuse."""
+        status = conn.pgconn.transaction_status  # conn.info builds an object per call
+        if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            logger.warning("rolling back a connection given back in a transaction")
+            await conn.rollback()
+        elif status != TransactionStatus.IDLE:
+            return  # busy or broken: psycopg_pool closes it and opens another
         if not conn.autocommit:
             await conn.set_autocommit(True)
         if conn.row_factory is not self.row_factory:
@@ -326,5 +365,3 @@ class AsyncPool:
             await conn.execute("DISCARD ALL")
             if self._configure is not None:
                 await self._configure(conn)
-        if self._user_reset is not None:
-            await self._user_reset(conn)

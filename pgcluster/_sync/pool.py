@@ -15,8 +15,10 @@ from contextlib import closing, contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
+import psycopg
 import psycopg_pool
 from psycopg import Connection, IsolationLevel
+from psycopg.pq import TransactionStatus
 from psycopg.rows import RowFactory, dict_row
 
 from .. import _conninfo
@@ -91,7 +93,6 @@ class Pool:
         self.timeout = timeout
         self.row_factory = row_factory
         self._conninfo = conninfo
-        self._user_reset = reset
         self._configure = configure
         # Connections whose session state a task changed: cleaned on return.
         self._dirty: weakref.WeakSet[Connection[Any]] = weakref.WeakSet()
@@ -109,7 +110,10 @@ class Pool:
             max_lifetime=max_lifetime,
             reconnect_timeout=reconnect_timeout,
             configure=configure,
-            reset=self._reset,
+            # Only the user's: with a reset callback psycopg_pool returns every
+            # connection through a worker (see _putconn()), so pgcluster cleans
+            # connections itself, as they are given back.
+            reset=reset,
             check=check,
         )
 
@@ -169,8 +173,13 @@ class Pool:
         """
         check_query(query)
         check_not_session(classify(query))
-        with self._connection() as conn:
+        # What _connection() does, without a generator-based context manager: this
+        # runs for every statement (bench: pool / psycopg_pool).
+        conn = self._getconn(None)
+        try:
             return execute(conn, query, params)
+        finally:
+            self._give_back(conn)
 
     def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -252,7 +261,7 @@ class Pool:
 
     def putconn(self, conn: Connection[Any]) -> None:
         """Give back a connection taken with `getconn()`."""
-        self._pool.putconn(conn)
+        self._putconn(conn)
 
     def check(self) -> None:
         """Test the idle connections and replace the broken ones (psycopg_pool's check())."""
@@ -278,11 +287,12 @@ class Pool:
         try:
             yield conn
         finally:
-            self._pool.putconn(conn)
+            self._putconn(conn)
 
     def _getconn(self, timeout: float | None) -> Connection[Any]:
         """psycopg_pool's getconn(), opening the pool first and with our errors."""
-        self._ensure_open()
+        if not self._opened or self._closed:  # tested here: every statement passes
+            self._ensure_open()
         try:
             return self._pool.getconn(timeout)
         except psycopg_pool.PoolTimeout as ex:
@@ -308,8 +318,37 @@ class Pool:
             " (see get_stats() and the 'psycopg.pool' log)"
         )
 
-    def _reset(self, conn: Connection[Any]) -> None:
-        """Put back what connection(), getconn() or tx() changed, before reuse."""
+    def _putconn(self, conn: Connection[Any]) -> None:
+        """Clean *conn* (see `_clean()`), then give it back to psycopg_pool.
+
+        The cleaning happens here, in the caller, not in a psycopg_pool reset
+        callback: with one, psycopg_pool returns *every* connection through a
+        worker thread (a task, in asyncio), and that hand-off cost a point
+        SELECT 8 % (bench: ``pool / psycopg_pool``). After query() or stream()
+        nothing needs cleaning, and finding that out is a few attribute reads.
+        """
+        try:
+            self._clean(conn)
+        except psycopg.Error as ex:
+            logger.warning("discarding a connection that could not be cleaned: %s", ex)
+            conn.close()  # psycopg_pool replaces a closed connection
+        finally:
+            self._pool.putconn(conn)
+
+    def _give_back(self, conn: Connection[Any]) -> None:
+        """Give back a connection that only ran pool-level statements (query(), and the
+        cluster's stream()): they change nothing `_clean()` restores, since statements
+        that touch session state are refused there, so it is skipped on this hot path."""
+        self._pool.putconn(conn)
+
+    def _clean(self, conn: Connection[Any]) -> None:
+        """Put back what connection(), getconn(), tx() or a task changed, before reuse."""
+        status = conn.pgconn.transaction_status  # conn.info builds an object per call
+        if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            logger.warning("rolling back a connection given back in a transaction")
+            conn.rollback()
+        elif status != TransactionStatus.IDLE:
+            return  # busy or broken: psycopg_pool closes it and opens another
         if not conn.autocommit:
             conn.set_autocommit(True)
         if conn.row_factory is not self.row_factory:
@@ -326,5 +365,3 @@ class Pool:
             conn.execute("DISCARD ALL")
             if self._configure is not None:
                 self._configure(conn)
-        if self._user_reset is not None:
-            self._user_reset(conn)
