@@ -8,12 +8,12 @@ import pytest
 
 import pgcluster
 from pgcluster.errors import NoPrimaryError
-from pgcluster.testing import LocalCluster
+from pgcluster.testing import ClusterNodes
 
 from .support import Deadline
 
 
-def test_no_primary_within_failover_timeout(fresh_cluster: LocalCluster) -> None:
+def test_no_primary_within_failover_timeout(fresh_cluster: ClusterNodes) -> None:
     with pgcluster.Cluster(
         fresh_cluster.primary.dsn,
         [n.dsn for n in fresh_cluster.replicas],
