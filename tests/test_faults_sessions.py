@@ -13,7 +13,7 @@ import pytest
 
 import pgcluster
 from pgcluster.errors import WriteOutcomeUnknown
-from pgcluster.testing import LocalCluster, LocalNode
+from pgcluster.testing import ClusterNodes, Node
 
 from .support import Deadline, node_status
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.destructive
 
 
 @pytest.fixture
-def cluster(fresh_cluster: LocalCluster) -> Iterator[pgcluster.Cluster]:
+def cluster(fresh_cluster: ClusterNodes) -> Iterator[pgcluster.Cluster]:
     fresh_cluster.primary.execute("CREATE TABLE ledger (id int)")
     fresh_cluster.wait_replicated()
     with pgcluster.Cluster(
@@ -36,7 +36,7 @@ def cluster(fresh_cluster: LocalCluster) -> Iterator[pgcluster.Cluster]:
         yield cluster
 
 
-def _by_name(local: LocalCluster, name: str) -> LocalNode:
+def _by_name(local: ClusterNodes, name: str) -> Node:
     return next(node for node in local.nodes if node.name == name)
 
 
@@ -60,7 +60,7 @@ def _outcome(fn: Callable[[], Any], seconds: float) -> BaseException | None:
 
 
 def test_a_task_on_a_hung_replica_fails_fast_and_the_replica_leaves_the_rotation(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes
 ) -> None:
     with cluster.task(target="replica") as task:
         hung = _by_name(fresh_cluster, task.query(WHO)[0]["node"])
@@ -77,7 +77,7 @@ def test_a_task_on_a_hung_replica_fails_fast_and_the_replica_leaves_the_rotation
 
 
 def test_a_tx_on_a_hung_primary_fails_fast_and_applies_nothing(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes
 ) -> None:
     primary = fresh_cluster.primary
 
@@ -99,7 +99,7 @@ def test_a_tx_on_a_hung_primary_fails_fast_and_applies_nothing(
 
 
 def test_a_commit_lost_on_the_way_raises_write_outcome_unknown(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes
 ) -> None:
     primary = fresh_cluster.primary
     # COMMIT writes its record, then waits for a standby that does not exist:
@@ -133,7 +133,7 @@ def test_a_commit_lost_on_the_way_raises_write_outcome_unknown(
 
 
 def test_a_read_only_tx_lost_at_commit_is_a_plain_error(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes
 ) -> None:
     def tx() -> None:
         with cluster.tx(read_only=True, target="replica") as tx:
