@@ -40,6 +40,21 @@ def _by_name(local: ClusterNodes, name: str) -> Node:
     return next(node for node in local.nodes if node.name == name)
 
 
+def _standby_names_applied(primary: Node) -> bool:
+    """Whether the primary applied synchronous_standby_names; if so, make its commits wait.
+
+    pg_reload_conf() returns before the server applies the new settings, and
+    whether commits wait is the checkpointer's call: on a busy machine a COMMIT
+    sent right after it may not wait at all. A new session seeing the value
+    means the postmaster has passed the reload on; the checkpointer then takes
+    it in before it runs the next CHECKPOINT.
+    """
+    if primary.execute("SHOW synchronous_standby_names") != [("nobody",)]:
+        return False
+    primary.execute("CHECKPOINT")
+    return True
+
+
 def _outcome(fn: Callable[[], Any], seconds: float) -> BaseException | None:
     """Run *fn* in a thread; return what it raised (None if nothing); fail if it hangs."""
     raised: list[BaseException | None] = []
@@ -106,6 +121,9 @@ def test_a_commit_lost_on_the_way_raises_write_outcome_unknown(
     # a commit that is durable on the primary but not yet acknowledged.
     primary.execute("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
     primary.execute("SELECT pg_reload_conf()")
+    deadline = Deadline(10)
+    while not _standby_names_applied(primary):
+        deadline.sleep("the primary to apply synchronous_standby_names")
     waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
 
     def kill_once_the_commit_waits() -> None:
