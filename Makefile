@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-quick lint typecheck generate check-generated docs venv clean
+.PHONY: demo test test-compose bench bench-quick lint typecheck generate check-generated docs venv clean
 
 $(BIN)/pgcluster: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ $(VENV)/.bench: $(BIN)/pgcluster
 ## The whole test suite against real PostgreSQL servers started by the harness.
 test: venv
 	$(BIN)/python -m pytest
+
+## The failover suite against nodes started by docker compose (docs/compose.md).
+## COMPOSE_FILE chooses the files: compose.yaml + compose.override.yaml by default,
+## compose.yaml:compose.local.yaml on a machine set up by tools/compose-env.
+COMPOSE_TESTS := tests/test_nodes.py tests/test_failover.py tests/test_failover_asyncio.py \
+	tests/test_faults_replica.py tests/test_faults_replica_asyncio.py \
+	tests/test_faults_sessions.py tests/test_fallback.py tests/test_no_primary.py \
+	tests/test_cli_demo.py::test_demo_on_compose_nodes
+test-compose: venv
+	PGCLUSTER_TEST_TARGET=compose $(BIN)/python -m pytest $(COMPOSE_TESTS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from pgcluster._health import Change, ChangeKind
-from pgcluster.testing import LocalNode
+from pgcluster.testing import Node
 
 
 class Deadline:
@@ -47,7 +47,7 @@ def free_port() -> int:
         return port
 
 
-def most_advanced(replicas: list[LocalNode]) -> LocalNode:
+def most_advanced(replicas: Sequence[Node]) -> Node:
     """The replica holding the most WAL of the dead primary, once none receives more.
 
     The one to promote, as a failover tool would: the other one may have replayed WAL
@@ -76,23 +76,23 @@ class HasStats(Protocol):
     def get_stats(self) -> dict[str, Any]: ...
 
 
-def is_node(name: str, node: LocalNode) -> bool:
+def is_node(name: str, node: Node) -> bool:
     """Whether the cluster's node *name* (``host:port/db``) is the harness's *node*."""
     return name.endswith(f":{node.port}/postgres")
 
 
-def happened(events: Iterable[Change], node: LocalNode, kind: ChangeKind) -> bool:
+def happened(events: Iterable[Change], node: Node, kind: ChangeKind) -> bool:
     """Whether the on_change hook saw *kind* happen to *node*."""
     return any(change.kind is kind and is_node(change.node, node) for change in events)
 
 
-def node_name(cluster: HasStats, node: LocalNode) -> str:
+def node_name(cluster: HasStats, node: Node) -> str:
     """The cluster's name for the harness's *node*."""
     names: dict[str, Any] = cluster.get_stats()["nodes"]
     return next(name for name in names if is_node(name, node))
 
 
-def node_status(cluster: HasStats, node: LocalNode) -> str:
+def node_status(cluster: HasStats, node: Node) -> str:
     """What the health checks make of *node* now: "replica", "lagging", "fenced", ..."""
     status: str = cluster.get_stats()["nodes"][node_name(cluster, node)]["health"]["status"]
     return status

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from pgcluster.cli import build_parser, demo, main
+from pgcluster.testing.pytest_plugin import cluster_target
 
 
 def _demo(*argv: str) -> tuple[int, str]:
@@ -42,6 +43,24 @@ def test_demo_routes_a_workload_and_survives_a_failover() -> None:
     assert "the first write landed on replica1" in text
     assert "reads now go to: replica2" in text
     assert "the servers are stopped and removed" in text
+
+
+@pytest.mark.skipif(
+    cluster_target() != "compose", reason="with PGCLUSTER_TEST_TARGET=compose (make test-compose)"
+)
+def test_demo_on_compose_nodes() -> None:
+    code, text = _demo("--statements", "70", "--compose")
+    assert code == 0, text
+    assert "Starting a docker compose PostgreSQL primary" in text
+    assert "the first write landed on replica1" in text
+    assert "reads now go to: replica2" in text
+    assert "the servers are stopped and removed" in text
+
+
+def test_compose_and_keep_do_not_go_together() -> None:
+    code, text = _demo("--compose", "--keep")
+    assert code == 2
+    assert "docker compose up -d" in text
 
 
 def test_demo_is_in_the_cli_help(capsys: pytest.CaptureFixture[str]) -> None:

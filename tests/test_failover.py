@@ -13,7 +13,7 @@ import pytest
 import pgcluster
 from pgcluster._health import Change, ChangeKind
 from pgcluster.errors import NoPrimaryError, WriteOutcomeUnknown
-from pgcluster.testing import LocalCluster
+from pgcluster.testing import ClusterNodes
 
 from .support import Deadline, happened, most_advanced, node_status
 
@@ -71,7 +71,7 @@ def events() -> list[Change]:
 
 
 @pytest.fixture
-def cluster(fresh_cluster: LocalCluster, events: list[Change]) -> Iterator[pgcluster.Cluster]:
+def cluster(fresh_cluster: ClusterNodes, events: list[Change]) -> Iterator[pgcluster.Cluster]:
     primary = fresh_cluster.primary
     primary.execute("CREATE TABLE ledger (id int)")  # no key: duplicates would show
     # With asynchronous replication a commit acknowledged just before the primary
@@ -98,7 +98,7 @@ def cluster(fresh_cluster: LocalCluster, events: list[Change]) -> Iterator[pgclu
 
 
 def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster, events: list[Change]
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     old = fresh_cluster.primary
     with WriteLoad(cluster) as load:
@@ -137,7 +137,7 @@ def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
 
 
 def test_the_old_primary_coming_back_is_fenced(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster, events: list[Change]
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     old, new = fresh_cluster.primary, fresh_cluster.replicas[0]
     old.kill()

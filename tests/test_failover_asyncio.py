@@ -22,7 +22,7 @@ import pytest
 import pgcluster
 from pgcluster._health import Change, ChangeKind
 from pgcluster.errors import NoPrimaryError, WriteOutcomeUnknown
-from pgcluster.testing import LocalCluster
+from pgcluster.testing import ClusterNodes
 
 from .support import Deadline, happened, most_advanced, node_status
 
@@ -78,7 +78,7 @@ def events() -> list[Change]:
 
 @pytest.fixture
 async def cluster(
-    fresh_cluster: LocalCluster, events: list[Change]
+    fresh_cluster: ClusterNodes, events: list[Change]
 ) -> AsyncIterator[pgcluster.AsyncCluster]:
     primary = fresh_cluster.primary
     primary.execute("CREATE TABLE ledger (id int)")  # no key: duplicates would show
@@ -106,7 +106,7 @@ async def cluster(
 
 
 async def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
-    cluster: pgcluster.AsyncCluster, fresh_cluster: LocalCluster, events: list[Change]
+    cluster: pgcluster.AsyncCluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     old = fresh_cluster.primary
     async with WriteLoad(cluster) as load:
@@ -149,7 +149,7 @@ async def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
 
 
 async def test_the_old_primary_coming_back_is_fenced(
-    cluster: pgcluster.AsyncCluster, fresh_cluster: LocalCluster, events: list[Change]
+    cluster: pgcluster.AsyncCluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     old, new = fresh_cluster.primary, fresh_cluster.replicas[0]
     old.kill()

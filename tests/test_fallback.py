@@ -6,7 +6,7 @@ import pytest
 
 import pgcluster
 from pgcluster.errors import UnavailableError
-from pgcluster.testing import LocalCluster
+from pgcluster.testing import ClusterNodes
 
 from .support import Deadline
 
@@ -14,7 +14,7 @@ WHO = "SELECT current_setting('cluster_name') AS node"
 
 
 @pytest.mark.parametrize("fallback", [True, False])
-def test_reads_when_every_replica_is_down(fresh_cluster: LocalCluster, fallback: bool) -> None:
+def test_reads_when_every_replica_is_down(fresh_cluster: ClusterNodes, fallback: bool) -> None:
     replicas = [n.dsn for n in fresh_cluster.replicas]
     with pgcluster.Cluster(
         fresh_cluster.primary.dsn,

@@ -15,7 +15,7 @@ import pytest
 
 import pgcluster
 from pgcluster._health import Change, ChangeKind
-from pgcluster.testing import LocalCluster, TcpProxy
+from pgcluster.testing import ClusterNodes, TcpProxy
 
 from .support import Deadline, happened, node_status
 
@@ -28,7 +28,7 @@ def events() -> list[Change]:
 
 
 @pytest.fixture
-def cluster(fresh_cluster: LocalCluster, events: list[Change]) -> Iterator[pgcluster.Cluster]:
+def cluster(fresh_cluster: ClusterNodes, events: list[Change]) -> Iterator[pgcluster.Cluster]:
     replicas = [n.dsn for n in fresh_cluster.replicas]
     with pgcluster.Cluster(
         fresh_cluster.primary.dsn,
@@ -79,7 +79,7 @@ class ReadLoad:
 
 
 def test_a_replica_killed_under_read_load_costs_no_read(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster, events: list[Change]
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     victim = fresh_cluster.replicas[0]
     with ReadLoad(cluster) as load:
@@ -105,7 +105,7 @@ def test_a_replica_killed_under_read_load_costs_no_read(
 
 
 def test_a_paused_replica_does_not_stall_reads(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster, events: list[Change]
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     victim = fresh_cluster.replicas[0]
     with ReadLoad(cluster) as load:
@@ -130,7 +130,7 @@ def test_a_paused_replica_does_not_stall_reads(
     assert ejected_after < 3.0  # a probe timeout (1 s) after the next round (0.2 s), with margin
 
 
-def test_a_replica_cut_off_by_the_network_does_not_stall_reads(fresh_cluster: LocalCluster) -> None:
+def test_a_replica_cut_off_by_the_network_does_not_stall_reads(fresh_cluster: ClusterNodes) -> None:
     primary, (first, second) = fresh_cluster.primary, fresh_cluster.replicas
     with TcpProxy(first.host, first.port) as proxy:
         replicas = [proxy.dsn(first.dsn), second.dsn]
@@ -154,7 +154,7 @@ def test_a_replica_cut_off_by_the_network_does_not_stall_reads(fresh_cluster: Lo
 
 @pytest.mark.parametrize("limit", [{"bytes": 64 * 1024}, {"seconds": 0.5}])
 def test_a_lagging_replica_leaves_the_rotation_and_returns(
-    fresh_cluster: LocalCluster, limit: dict[str, float]
+    fresh_cluster: ClusterNodes, limit: dict[str, float]
 ) -> None:
     primary, (laggard, fine) = fresh_cluster.primary, fresh_cluster.replicas
     with pgcluster.Cluster(

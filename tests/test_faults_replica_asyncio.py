@@ -19,7 +19,7 @@ import pytest
 
 import pgcluster
 from pgcluster._health import Change, ChangeKind
-from pgcluster.testing import LocalCluster, TcpProxy
+from pgcluster.testing import ClusterNodes, TcpProxy
 
 from .support import Deadline, happened, node_status
 
@@ -33,7 +33,7 @@ def events() -> list[Change]:
 
 @pytest.fixture
 async def cluster(
-    fresh_cluster: LocalCluster, events: list[Change]
+    fresh_cluster: ClusterNodes, events: list[Change]
 ) -> AsyncIterator[pgcluster.AsyncCluster]:
     replicas = [n.dsn for n in fresh_cluster.replicas]
     async with pgcluster.AsyncCluster(
@@ -81,7 +81,7 @@ class ReadLoad:
 
 
 async def test_a_replica_killed_under_read_load_costs_no_read(
-    cluster: pgcluster.AsyncCluster, fresh_cluster: LocalCluster, events: list[Change]
+    cluster: pgcluster.AsyncCluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     victim = fresh_cluster.replicas[0]
     async with ReadLoad(cluster) as load:
@@ -109,7 +109,7 @@ async def test_a_replica_killed_under_read_load_costs_no_read(
 
 
 async def test_a_paused_replica_does_not_stall_reads(
-    cluster: pgcluster.AsyncCluster, fresh_cluster: LocalCluster, events: list[Change]
+    cluster: pgcluster.AsyncCluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     victim = fresh_cluster.replicas[0]
     async with ReadLoad(cluster) as load:
@@ -138,7 +138,7 @@ async def test_a_paused_replica_does_not_stall_reads(
 
 
 async def test_a_replica_cut_off_by_the_network_does_not_stall_reads(
-    fresh_cluster: LocalCluster,
+    fresh_cluster: ClusterNodes,
 ) -> None:
     primary, (first, second) = fresh_cluster.primary, fresh_cluster.replicas
     with TcpProxy(first.host, first.port) as proxy:
@@ -163,7 +163,7 @@ async def test_a_replica_cut_off_by_the_network_does_not_stall_reads(
 
 @pytest.mark.parametrize("limit", [{"bytes": 64 * 1024}, {"seconds": 0.5}])
 async def test_a_lagging_replica_leaves_the_rotation_and_returns(
-    fresh_cluster: LocalCluster, limit: dict[str, float]
+    fresh_cluster: ClusterNodes, limit: dict[str, float]
 ) -> None:
     primary, (laggard, fine) = fresh_cluster.primary, fresh_cluster.replicas
     async with pgcluster.AsyncCluster(

@@ -13,7 +13,7 @@ import pytest
 
 import pgcluster
 from pgcluster.errors import WriteOutcomeUnknown
-from pgcluster.testing import LocalCluster, LocalNode
+from pgcluster.testing import ClusterNodes, Node
 
 from .support import Deadline, node_status
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.destructive
 
 
 @pytest.fixture
-def cluster(fresh_cluster: LocalCluster) -> Iterator[pgcluster.Cluster]:
+def cluster(fresh_cluster: ClusterNodes) -> Iterator[pgcluster.Cluster]:
     fresh_cluster.primary.execute("CREATE TABLE ledger (id int)")
     fresh_cluster.wait_replicated()
     with pgcluster.Cluster(
@@ -36,8 +36,23 @@ def cluster(fresh_cluster: LocalCluster) -> Iterator[pgcluster.Cluster]:
         yield cluster
 
 
-def _by_name(local: LocalCluster, name: str) -> LocalNode:
+def _by_name(local: ClusterNodes, name: str) -> Node:
     return next(node for node in local.nodes if node.name == name)
+
+
+def _standby_names_applied(primary: Node) -> bool:
+    """Whether the primary applied synchronous_standby_names; if so, make its commits wait.
+
+    pg_reload_conf() returns before the server applies the new settings, and
+    whether commits wait is the checkpointer's call: on a busy machine a COMMIT
+    sent right after it may not wait at all. A new session seeing the value
+    means the postmaster has passed the reload on; the checkpointer then takes
+    it in before it runs the next CHECKPOINT.
+    """
+    if primary.execute("SHOW synchronous_standby_names") != [("nobody",)]:
+        return False
+    primary.execute("CHECKPOINT")
+    return True
 
 
 def _outcome(fn: Callable[[], Any], seconds: float) -> BaseException | None:
@@ -60,7 +75,7 @@ def _outcome(fn: Callable[[], Any], seconds: float) -> BaseException | None:
 
 
 def test_a_task_on_a_hung_replica_fails_fast_and_the_replica_leaves_the_rotation(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes
 ) -> None:
     with cluster.task(target="replica") as task:
         hung = _by_name(fresh_cluster, task.query(WHO)[0]["node"])
@@ -77,7 +92,7 @@ def test_a_task_on_a_hung_replica_fails_fast_and_the_replica_leaves_the_rotation
 
 
 def test_a_tx_on_a_hung_primary_fails_fast_and_applies_nothing(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes
 ) -> None:
     primary = fresh_cluster.primary
 
@@ -99,13 +114,16 @@ def test_a_tx_on_a_hung_primary_fails_fast_and_applies_nothing(
 
 
 def test_a_commit_lost_on_the_way_raises_write_outcome_unknown(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes
 ) -> None:
     primary = fresh_cluster.primary
     # COMMIT writes its record, then waits for a standby that does not exist:
     # a commit that is durable on the primary but not yet acknowledged.
     primary.execute("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
     primary.execute("SELECT pg_reload_conf()")
+    deadline = Deadline(10)
+    while not _standby_names_applied(primary):
+        deadline.sleep("the primary to apply synchronous_standby_names")
     waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
 
     def kill_once_the_commit_waits() -> None:
@@ -133,7 +151,7 @@ def test_a_commit_lost_on_the_way_raises_write_outcome_unknown(
 
 
 def test_a_read_only_tx_lost_at_commit_is_a_plain_error(
-    cluster: pgcluster.Cluster, fresh_cluster: LocalCluster
+    cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes
 ) -> None:
     def tx() -> None:
         with cluster.tx(read_only=True, target="replica") as tx:

@@ -8,12 +8,12 @@ import pytest
 
 import pgcluster
 from pgcluster.errors import NoPrimaryError
-from pgcluster.testing import LocalCluster
+from pgcluster.testing import ClusterNodes
 
 from .support import Deadline
 
 
-def test_no_primary_within_failover_timeout(fresh_cluster: LocalCluster) -> None:
+def test_no_primary_within_failover_timeout(fresh_cluster: ClusterNodes) -> None:
     with pgcluster.Cluster(
         fresh_cluster.primary.dsn,
         [n.dsn for n in fresh_cluster.replicas],
@@ -40,7 +40,7 @@ def test_no_primary_within_failover_timeout(fresh_cluster: LocalCluster) -> None
         assert rows[0]["node"].startswith("replica")
 
 
-def test_a_cluster_opens_and_reads_while_its_primary_is_down(fresh_cluster: LocalCluster) -> None:
+def test_a_cluster_opens_and_reads_while_its_primary_is_down(fresh_cluster: ClusterNodes) -> None:
     # An application (re)started during an outage of the primary serves reads at once,
     # and learns its own functions' volatility once the primary is back.
     primary = fresh_cluster.primary

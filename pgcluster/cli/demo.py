@@ -3,7 +3,8 @@
 Shows, in under a minute, where each statement went and why, then kills the
 primary, promotes a replica and shows the writes resuming there. With
 ``--keep`` the servers keep running afterwards, for ``pgcluster status`` or
-your own code; ``--stop DIR`` stops them.
+your own code; ``--stop DIR`` stops them. With ``--compose`` the nodes are
+containers that docker compose starts from compose.yaml (docs/compose.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ import psycopg
 
 from .._sync.cluster import Cluster
 from ..errors import WriteOutcomeUnknown
-from ..testing import HarnessError, LocalCluster, LocalNode, stop_detached
+from ..testing import (
+    ClusterNodes,
+    ComposeCluster,
+    HarnessError,
+    LocalCluster,
+    Node,
+    stop_detached,
+)
 
 WORKLOAD: list[tuple[str, str]] = [
     # (statement, what it shows)
@@ -55,6 +63,11 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="stop the servers a --keep run left in DIR, remove DIR, and exit",
     )
+    parser.add_argument(
+        "--compose",
+        action="store_true",
+        help="run the nodes with docker compose from ./compose.yaml (files: $COMPOSE_FILE)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -73,15 +86,24 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     say = _printer(out)
     if args.stop is not None:
         return _stop(args.stop, say)
+    compose = bool(getattr(args, "compose", False))
+    if compose and args.keep:
+        say("pgcluster demo: --keep is for local servers; with compose, `docker compose up -d`")
+        return 2
     _show_events(out)
-    say("Starting a local PostgreSQL primary and 2 streaming replicas...")
+    kind = "docker compose" if compose else "local"
+    say(f"Starting a {kind} PostgreSQL primary and 2 streaming replicas...")
     started = time.monotonic()
+    local: ClusterNodes
     try:
-        local = LocalCluster(replicas=2)
+        local = ComposeCluster() if compose else LocalCluster(replicas=2)
         local.start()
     except HarnessError as ex:
         say(f"\ncannot start PostgreSQL here: {ex}")
-        say("Install the server (apt-get install postgresql), set PG_BIN, or use compose.yaml.")
+        if compose:
+            say("See docs/compose.md: Docker, and compose.yaml in the current directory.")
+        else:
+            say("Install the server (apt-get install postgresql), set PG_BIN, or try --compose.")
         return 1
     try:
         say(f"  up in {time.monotonic() - started:.1f} s: " + ", ".join(_ports(local)))
@@ -97,7 +119,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             _workload(cluster, args.statements, out)
             _where_it_went(cluster, local, say)
             _failover(cluster, local, say)
-        if args.keep:
+        if args.keep and isinstance(local, LocalCluster):
             _keep(local, say)
             return 0
     finally:
@@ -124,11 +146,11 @@ def _printer(out: TextIO) -> Callable[[str], None]:
     return say
 
 
-def _ports(local: LocalCluster) -> list[str]:
+def _ports(local: ClusterNodes) -> list[str]:
     return [f"{node.name} on port {node.port}" for node in local.nodes]
 
 
-def _setup(primary: LocalNode) -> None:
+def _setup(primary: Node) -> None:
     primary.execute(
         "CREATE TABLE product (id int PRIMARY KEY, name text, price numeric, stock int);"
         " INSERT INTO product SELECT i, 'product ' || i, i % 50, 1000"
@@ -153,7 +175,7 @@ def _workload(cluster: Cluster, count: int, out: TextIO) -> None:
     print(f"\r  [{'#' * 30}] {count}/{count}" if not out.isatty() else "", file=out)
 
 
-def _where_it_went(cluster: Cluster, local: LocalCluster, say: Callable[[str], None]) -> None:
+def _where_it_went(cluster: Cluster, local: ClusterNodes, say: Callable[[str], None]) -> None:
     stats = cluster.get_stats()
     server = {f"{node.host}:{node.port}/postgres": node.name for node in local.nodes}
     say("\nWhere the statements went (per node):")
@@ -166,7 +188,7 @@ def _where_it_went(cluster: Cluster, local: LocalCluster, say: Callable[[str], N
     say("  (transactions are not counted above: tx() always runs on the primary)")
 
 
-def _failover(cluster: Cluster, local: LocalCluster, say: Callable[[str], None]) -> None:
+def _failover(cluster: Cluster, local: ClusterNodes, say: Callable[[str], None]) -> None:
     say("\nFailover: killing the primary (SIGKILL) and promoting replica1...")
     old, new = local.primary, local.replicas[0]
     old.kill()
