@@ -33,8 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from ._binaries import HarnessError
-from .local import StopMode
-from .nodes import SUPERUSER, SqlNode, deadline_loop
+from .nodes import SUPERUSER, SqlNode, StopMode, deadline_loop, wait_replicated
 
 __all__ = ["ComposeCluster", "ComposeNode", "compose_command"]
 
@@ -424,11 +423,4 @@ class ComposeCluster:
         *primary* defaults to the node started as primary; pass the promoted one
         after a failover. Paused nodes and nodes that are not standbys are skipped.
         """
-        primary = primary or self.primary
-        lsn = primary.current_lsn()
-        deadline = time.monotonic() + timeout
-        for node in self.nodes:
-            if node is primary or not node.is_running or node.is_paused:
-                continue
-            if node.in_recovery():
-                node.wait_replayed(lsn, max(0.0, deadline - time.monotonic()))
+        wait_replicated(self.nodes, primary or self.primary, timeout)

@@ -17,21 +17,17 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.abc import Params
 
 from ._binaries import Account, HarnessError, find_bindir, server_account
+from .nodes import SUPERUSER, SqlNode, StopMode, deadline_loop, wait_replicated
 
 __all__ = ["LocalCluster", "LocalNode", "StopMode", "stop_detached"]
-
-StopMode = Literal["smart", "fast", "immediate"]
 
 _STOP_SIGNALS: dict[str, signal.Signals] = {
     "smart": signal.SIGTERM,
@@ -40,7 +36,6 @@ _STOP_SIGNALS: dict[str, signal.Signals] = {
 }
 
 HOST = "127.0.0.1"
-SUPERUSER = "postgres"
 # Written in every LocalCluster's directory: `stop_detached` removes only directories holding it.
 MARKER = "pgcluster-local-cluster"
 _POLL = 0.05  # seconds between two checks of a condition
@@ -68,16 +63,6 @@ DEFAULT_SETTINGS: dict[str, str] = {
     "dynamic_shared_memory_type": "mmap",
     "logging_collector": "off",
 }
-
-
-def _deadline_loop(timeout: float) -> Iterator[None]:
-    """Yield until *timeout* seconds have passed, pausing between iterations."""
-    deadline = time.monotonic() + timeout
-    while True:
-        yield
-        if time.monotonic() >= deadline:
-            return
-        time.sleep(_POLL)
 
 
 def _signal_tree(postmaster: int, sig: signal.Signals) -> None:
@@ -237,7 +222,7 @@ class _Runner:
             )
 
 
-class LocalNode:
+class LocalNode(SqlNode):
     """One PostgreSQL server of a `LocalCluster`: a primary or a streaming standby."""
 
     def __init__(self, name: str, base_dir: Path, port: int, runner: _Runner) -> None:
@@ -255,16 +240,6 @@ class LocalNode:
     def __repr__(self) -> str:
         state = "paused" if self._paused else "running" if self.is_running else "stopped"
         return f"<LocalNode {self.name} {self.host}:{self.port} {state}>"
-
-    @property
-    def dsn(self) -> str:
-        """Keyword connection string for this server, as the superuser."""
-        return f"host={self.host} port={self.port} user={SUPERUSER} dbname=postgres"
-
-    @property
-    def url(self) -> str:
-        """The same as `dsn`, as a ``postgresql://`` URL (for ``DATABASE_URL`` and the like)."""
-        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/postgres"
 
     @property
     def pid(self) -> int | None:
@@ -330,7 +305,7 @@ class LocalNode:
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until the server accepts connections; raise `HarnessError` if it exits or stalls."""
         last_error = ""
-        for _ in _deadline_loop(timeout):
+        for _ in deadline_loop(timeout):
             if not self.is_running:
                 code = self._proc.returncode if self._proc is not None else None
                 raise self._fail(f"server exited with code {code} while starting")
@@ -409,92 +384,19 @@ class LocalNode:
     def promote(self, timeout: float = 30.0) -> None:
         """Promote this standby to a primary; return once it accepts writes."""
         self.execute("SELECT pg_promote(true, %s)", (max(1, int(timeout)),))
-        for _ in _deadline_loop(timeout):
+        for _ in deadline_loop(timeout):
             if not self.in_recovery():
                 return
         raise self._fail(f"still in recovery {timeout:g}s after pg_promote()")
 
-    def in_recovery(self) -> bool:
-        """Whether the server is a standby (``pg_is_in_recovery()``)."""
-        return bool(self.execute("SELECT pg_is_in_recovery()")[0][0])
-
-    def follow(self, primary: LocalNode, timeout: float = 30.0) -> None:
-        """Make this node stream from *primary* (after a failover, say) and wait until it does.
-
-        A running standby is re-pointed and reloaded. A stopped node, or a running
-        primary (which is stopped first), is started again as a standby of
-        *primary*; that only works if its WAL has not diverged (no pg_rewind here).
-        """
-        conninfo = f"host={primary.host} port={primary.port} user={SUPERUSER}"
-        if self.is_running and self.in_recovery():
-            query = sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo))
-            self.execute(query)
-            self.execute("SELECT pg_reload_conf()")
-        else:
-            self.stop()
-            self._set_auto_conf("primary_conninfo", conninfo)
-            signal_file = self.data_dir / "standby.signal"
-            signal_file.touch()
-            self._runner.chown(signal_file)
-            self.start(timeout)
-        primary.wait_streaming([self.name], timeout)
-        # A standby whose WAL forked off before the new timeline connects, streams
-        # for a moment, then gives up ("forked off ... before current recovery
-        # point"): only receiving the new timeline proves it follows.
-        wanted = primary.execute(
-            "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"
-        )[0][0]
-        received = "SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'"
-        for _ in _deadline_loop(timeout):
-            rows = self.execute(received)
-            if rows and rows[0][0] == wanted:
-                return
-        raise self._fail(
-            f"did not follow {primary.name} onto timeline {wanted}"
-            f" (its WAL may have forked off earlier: that needs pg_rewind)"
-        )
-
-    def wait_streaming(self, standbys: list[str], timeout: float = 30.0) -> None:
-        """Wait until this server's ``pg_stat_replication`` shows each named standby streaming."""
-        query = "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'"
-        missing = set(standbys)
-        for _ in _deadline_loop(timeout):
-            with contextlib.suppress(psycopg.OperationalError):
-                missing = set(standbys) - {row[0] for row in self.execute(query)}
-            if not missing:
-                return
-        raise self._fail(
-            f"standby {', '.join(sorted(missing))} not streaming from it after {timeout:g}s"
-        )
-
-    def current_lsn(self) -> str:
-        """The primary's current WAL write position (``pg_current_wal_lsn()``)."""
-        return str(self.execute("SELECT pg_current_wal_lsn()::text")[0][0])
-
-    def wait_replayed(self, lsn: str, timeout: float = 30.0) -> None:
-        """Wait until this standby has replayed WAL up to *lsn*."""
-        query = "SELECT coalesce(pg_last_wal_replay_lsn() >= %s::pg_lsn, false)"
-        for _ in _deadline_loop(timeout):
-            with contextlib.suppress(psycopg.OperationalError):
-                if self.execute(query, (lsn,))[0][0]:
-                    return
-        raise self._fail(f"has not replayed up to {lsn} after {timeout:g}s")
-
-    # -- conveniences for tests -----------------------------------------------
-
-    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
-        """Open an autocommit connection to this server; *kwargs* go to `psycopg.connect`."""
-        kwargs.setdefault("autocommit", True)
-        kwargs.setdefault("connect_timeout", 10)
-        return psycopg.connect(self.dsn, **kwargs)
-
-    def execute(
-        self, query: str | sql.SQL | sql.Composed, params: Params | None = None
-    ) -> list[tuple[Any, ...]]:
-        """Run one statement on a new connection; return its rows ([] if none)."""
-        with self.connect() as conn:
-            cur = conn.execute(query, params)
-            return cur.fetchall() if cur.description is not None else []
+    def _restart_as_standby(self, conninfo: str, timeout: float) -> None:
+        """Start this node (stopped first if running) as a standby streaming from *conninfo*."""
+        self.stop()
+        self._set_auto_conf("primary_conninfo", conninfo)
+        signal_file = self.data_dir / "standby.signal"
+        signal_file.touch()
+        self._runner.chown(signal_file)
+        self.start(timeout)
 
 
 class LocalCluster:
@@ -651,14 +553,7 @@ class LocalCluster:
         *primary* defaults to the node started as primary; pass the promoted one
         after a failover. Paused nodes and nodes that are not standbys are skipped.
         """
-        primary = primary or self.primary
-        lsn = primary.current_lsn()
-        deadline = time.monotonic() + timeout
-        for node in self.nodes:
-            if node is primary or not node.is_running or node.is_paused:
-                continue
-            if node.in_recovery():
-                node.wait_replayed(lsn, max(0.0, deadline - time.monotonic()))
+        wait_replicated(self.nodes, primary or self.primary, timeout)
 
 
 def stop_detached(root: str | os.PathLike[str], timeout: float = 10.0) -> list[str]:
@@ -682,7 +577,7 @@ def stop_detached(root: str | os.PathLike[str], timeout: float = 10.0) -> list[s
         _signal_tree(pid, signal.SIGCONT)  # a paused server would never see the next signal
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, _STOP_SIGNALS["immediate"])
-        for _ in _deadline_loop(timeout):
+        for _ in deadline_loop(timeout):
             if not _alive(pid):
                 break
         else:

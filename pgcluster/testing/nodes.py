@@ -17,19 +17,20 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import psycopg
 from psycopg import sql
 from psycopg.abc import Params
 
 from ._binaries import HarnessError
-from .local import StopMode
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ClusterNodes", "Node", "SqlNode", "StopMode"]
+__all__ = ["ClusterNodes", "Node", "SqlNode", "StopMode", "wait_replicated"]
+
+StopMode = Literal["smart", "fast", "immediate"]
 
 SUPERUSER = "postgres"
 _POLL = 0.05  # seconds between two checks of a condition
@@ -183,11 +184,20 @@ class SqlNode:
         """Keyword connection string for this server, as the superuser."""
         return f"host={self.host} port={self.port} user={SUPERUSER} dbname=postgres"
 
+    @property
+    def url(self) -> str:
+        """The same as `dsn`, as a ``postgresql://`` URL (for ``DATABASE_URL`` and the like)."""
+        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/postgres"
+
     def _fail(self, what: str) -> HarnessError:
         return HarnessError(f"{self.name}: {what}")
 
     @property
     def is_running(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def is_paused(self) -> bool:
         raise NotImplementedError
 
     def _conninfo_from(self, other: SqlNode) -> str:
@@ -288,3 +298,17 @@ class SqlNode:
         with self.connect() as conn:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description is not None else []
+
+
+def wait_replicated(nodes: Sequence[SqlNode], primary: SqlNode, timeout: float) -> None:
+    """Wait until every running standby of *nodes* has replayed *primary*'s current WAL position.
+
+    Paused nodes and nodes that are not standbys are skipped.
+    """
+    lsn = primary.current_lsn()
+    deadline = time.monotonic() + timeout
+    for node in nodes:
+        if node is primary or not node.is_running or node.is_paused:
+            continue
+        if node.in_recovery():
+            node.wait_replayed(lsn, max(0.0, deadline - time.monotonic()))
