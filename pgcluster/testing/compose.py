@@ -29,11 +29,10 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from ._binaries import HarnessError
-from .nodes import SUPERUSER, SqlNode, StopMode, deadline_loop, wait_replicated
+from .nodes import SUPERUSER, NodeGroup, SqlNode, StopMode, deadline_loop
 
 __all__ = ["ComposeCluster", "ComposeNode", "compose_command"]
 
@@ -286,7 +285,7 @@ class ComposeNode(SqlNode):
         self.start(timeout)
 
 
-class ComposeCluster:
+class ComposeCluster(NodeGroup[ComposeNode]):
     """A compose project of a primary and streaming replicas, on free 127.0.0.1 ports.
 
     Use it as a context manager (or call `start` and `stop`): the project is
@@ -322,35 +321,6 @@ class ComposeCluster:
         self._runner: _Runner | None = None
         self._nodes: list[ComposeNode] = []  # primary first; kept after stop for inspection
         self._atexit: Callable[[], None] | None = None
-
-    @property
-    def nodes(self) -> list[ComposeNode]:
-        """The primary, then the replicas."""
-        return list(self._nodes)
-
-    @property
-    def primary(self) -> ComposeNode:
-        """The node started as primary (after a promotion, not necessarily the primary now)."""
-        if not self._nodes:
-            raise HarnessError("the ComposeCluster is not started")
-        return self._nodes[0]
-
-    @property
-    def replicas(self) -> list[ComposeNode]:
-        """The nodes started as standbys, in order."""
-        return self._nodes[1:]
-
-    def __enter__(self) -> ComposeCluster:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<ComposeCluster {self.project} {self.nodes!r}>"
@@ -416,11 +386,3 @@ class ComposeCluster:
         if containers:
             runner.docker("rm", "-f", *containers, timeout=60, check=False)
         runner.compose("down", "-v", "--remove-orphans", timeout=120)
-
-    def wait_replicated(self, timeout: float = 30.0, *, primary: ComposeNode | None = None) -> None:
-        """Wait until every running standby has replayed the primary's current WAL position.
-
-        *primary* defaults to the node started as primary; pass the promoted one
-        after a failover. Paused nodes and nodes that are not standbys are skipped.
-        """
-        wait_replicated(self.nodes, primary or self.primary, timeout)

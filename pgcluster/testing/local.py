@@ -19,13 +19,10 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import psycopg
-
 from ._binaries import Account, HarnessError, find_bindir, server_account
-from .nodes import SUPERUSER, SqlNode, StopMode, deadline_loop, wait_replicated
+from .nodes import SUPERUSER, NodeGroup, SqlNode, StopMode, deadline_loop
 
 __all__ = ["LocalCluster", "LocalNode", "StopMode", "stop_detached"]
 
@@ -304,17 +301,11 @@ class LocalNode(SqlNode):
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until the server accepts connections; raise `HarnessError` if it exits or stalls."""
-        last_error = ""
-        for _ in deadline_loop(timeout):
-            if not self.is_running:
-                code = self._proc.returncode if self._proc is not None else None
-                raise self._fail(f"server exited with code {code} while starting")
-            try:
-                with psycopg.connect(self.dsn, connect_timeout=2):
-                    return
-            except psycopg.OperationalError as ex:
-                last_error = str(ex).strip()
-        raise self._fail(f"not accepting connections after {timeout:g}s (last error: {last_error})")
+        self.wait_accepting(timeout)
+
+    def _exit_reason(self) -> str:
+        code = self._proc.returncode if self._proc is not None else None
+        return f"server exited with code {code} while starting"
 
     def _signal_all(self, sig: signal.Signals) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -399,7 +390,7 @@ class LocalNode(SqlNode):
         self.start(timeout)
 
 
-class LocalCluster:
+class LocalCluster(NodeGroup[LocalNode]):
     """A primary and *replicas* streaming hot standbys on free 127.0.0.1 ports.
 
     Use it as a context manager (or call `start` and `stop`): everything lives
@@ -424,35 +415,6 @@ class LocalCluster:
         self.root: Path | None = None
         self._nodes: list[LocalNode] = []  # primary first; kept after stop for inspection
         self._atexit: Callable[[], None] | None = None
-
-    @property
-    def nodes(self) -> list[LocalNode]:
-        """The primary, then the replicas."""
-        return list(self._nodes)
-
-    @property
-    def primary(self) -> LocalNode:
-        """The node started as primary (after a promotion, not necessarily the primary now)."""
-        if not self._nodes:
-            raise HarnessError("the LocalCluster is not started")
-        return self._nodes[0]
-
-    @property
-    def replicas(self) -> list[LocalNode]:
-        """The nodes started as standbys, in order: replica1, replica2, ..."""
-        return self._nodes[1:]
-
-    def __enter__(self) -> LocalCluster:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<LocalCluster {self.nodes!r}>"
@@ -546,14 +508,6 @@ class LocalCluster:
             node.release_shared_memory()
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
-
-    def wait_replicated(self, timeout: float = 30.0, *, primary: LocalNode | None = None) -> None:
-        """Wait until every running standby has replayed the primary's current WAL position.
-
-        *primary* defaults to the node started as primary; pass the promoted one
-        after a failover. Paused nodes and nodes that are not standbys are skipped.
-        """
-        wait_replicated(self.nodes, primary or self.primary, timeout)
 
 
 def stop_detached(root: str | os.PathLike[str], timeout: float = 10.0) -> list[str]:

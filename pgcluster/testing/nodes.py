@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -28,7 +28,7 @@ from ._binaries import HarnessError
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ClusterNodes", "Node", "SqlNode", "StopMode", "wait_replicated"]
+__all__ = ["ClusterNodes", "Node", "NodeGroup", "SqlNode", "StopMode", "wait_replicated"]
 
 StopMode = Literal["smart", "fast", "immediate"]
 
@@ -207,6 +207,10 @@ class SqlNode:
     def _restart_as_standby(self, conninfo: str, timeout: float) -> None:
         raise NotImplementedError
 
+    def _exit_reason(self) -> str:
+        """What to say when the server stopped running while being waited for."""
+        return "the server exited while starting"
+
     # -- replication -----------------------------------------------------------
 
     def in_recovery(self) -> bool:
@@ -275,7 +279,7 @@ class SqlNode:
         last_error = ""
         for _ in deadline_loop(timeout):
             if alive and not self.is_running:
-                raise self._fail("the server exited while starting")
+                raise self._fail(self._exit_reason())
             try:
                 with psycopg.connect(self.dsn, connect_timeout=2):
                     return
@@ -312,3 +316,56 @@ def wait_replicated(nodes: Sequence[SqlNode], primary: SqlNode, timeout: float) 
             continue
         if node.in_recovery():
             node.wait_replayed(lsn, max(0.0, deadline - time.monotonic()))
+
+
+NodeT = TypeVar("NodeT", bound=SqlNode)
+
+
+class NodeGroup(Generic[NodeT]):
+    """What every backend's cluster shares: its nodes (primary first), ``with``, and
+    waiting for replication. A backend creates the nodes in `start` and ends them in `stop`."""
+
+    _nodes: list[NodeT]  # primary first; kept after stop for inspection
+
+    @property
+    def nodes(self) -> list[NodeT]:
+        """The primary, then the replicas."""
+        return list(self._nodes)
+
+    @property
+    def primary(self) -> NodeT:
+        """The node started as primary (after a promotion, not necessarily the primary now)."""
+        if not self._nodes:
+            raise HarnessError(f"the {type(self).__name__} is not started")
+        return self._nodes[0]
+
+    @property
+    def replicas(self) -> list[NodeT]:
+        """The nodes started as standbys, in order: replica1, replica2, ..."""
+        return self._nodes[1:]
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def wait_replicated(self, timeout: float = 30.0, *, primary: NodeT | None = None) -> None:
+        """Wait until every running standby has replayed the primary's current WAL position.
+
+        *primary* defaults to the node started as primary; pass the promoted one
+        after a failover. Paused nodes and nodes that are not standbys are skipped.
+        """
+        wait_replicated(self.nodes, primary or self.primary, timeout)
