@@ -99,9 +99,7 @@ def test_a_replica_killed_under_read_load_costs_no_read(
     print(f"\nreplica ejected {ejected_after:.2f} s after the kill; reads: {dict(load.seen)}")
     assert load.failures == []
     assert ejected_after < 3.0  # one health interval plus a probe timeout, with margin
-    stats = cluster.get_stats()
-    victim_name = next(n for n in stats["nodes"] if n.endswith(f":{victim.port}/postgres"))
-    assert stats["nodes"][victim_name]["health"]["status"] == "unavailable"
+    assert node_status(cluster, victim) == "unavailable"
 
 
 def test_a_paused_replica_does_not_stall_reads(

@@ -103,9 +103,7 @@ async def test_a_replica_killed_under_read_load_costs_no_read(
     )
     assert load.failures == []
     assert ejected_after < 3.0  # one health interval plus a probe timeout, with margin
-    stats = cluster.get_stats()
-    victim_name = next(n for n in stats["nodes"] if n.endswith(f":{victim.port}/postgres"))
-    assert stats["nodes"][victim_name]["health"]["status"] == "unavailable"
+    assert node_status(cluster, victim) == "unavailable"
 
 
 async def test_a_paused_replica_does_not_stall_reads(
