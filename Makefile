@@ -40,6 +40,7 @@ test: venv
 COMPOSE_TESTS := tests/test_nodes.py tests/test_failover.py tests/test_failover_asyncio.py \
 	tests/test_faults_replica.py tests/test_faults_replica_asyncio.py \
 	tests/test_faults_sessions.py tests/test_fallback.py tests/test_no_primary.py \
+	tests/test_compose_nodes.py \
 	tests/test_cli_demo.py::test_demo_on_compose_nodes
 test-compose: venv
 	PGCLUSTER_TEST_TARGET=compose $(BIN)/python -m pytest $(COMPOSE_TESTS)
