@@ -1,3 +1,3 @@
 """Shared pytest configuration: the real-PostgreSQL fixtures come from our own plugin."""
 
-pytest_plugins = ["pgcluster.testing.pytest_plugin"]
+pytest_plugins = ["pgcluster.testing.pytest_plugin", "pytester"]

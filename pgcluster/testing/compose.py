@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ._binaries import HarnessError
-from .nodes import SUPERUSER, NodeGroup, SqlNode, StopMode, deadline_loop
+from .nodes import LOG_TAIL, SUPERUSER, NodeGroup, SqlNode, StopMode, deadline_loop, tail
 
 __all__ = ["ComposeCluster", "ComposeNode", "compose_command"]
 
@@ -42,7 +42,6 @@ SERVICES = ("primary", "replica1", "replica2")
 _PROJECT_LABEL = "com.docker.compose.project"
 _SERVICE_LABEL = "com.docker.compose.service"
 _STOP_SIGNALS = {"smart": "SIGTERM", "fast": "SIGINT", "immediate": "SIGQUIT"}
-_LOG_TAIL = 20
 
 # As LocalCluster's: fast and throwaway, but with synchronous_commit on.
 TEST_SETTINGS: dict[str, str] = {
@@ -77,10 +76,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
-
-
-def _tail(text: str, lines: int = _LOG_TAIL) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 def _settings_line(settings: Mapping[str, object]) -> str:
@@ -130,7 +125,7 @@ class _Runner:
         if check and done.returncode != 0:
             raise HarnessError(
                 f"{shlex.join(cmd)} failed with exit code {done.returncode}:\n"
-                f"{_tail(done.stdout + done.stderr)}"
+                f"{tail(done.stdout + done.stderr)}"
             )
         return done.stdout
 
@@ -195,7 +190,7 @@ class ComposeNode(SqlNode):
         state = self._state()
         return bool(state.get("Running") and state.get("Paused"))
 
-    def log_tail(self, lines: int = _LOG_TAIL) -> str:
+    def log_tail(self, lines: int = LOG_TAIL) -> str:
         """The last *lines* lines of the container's log (for error messages)."""
         try:
             # The server logs to stderr, which docker logs keeps apart: take both.
@@ -208,7 +203,7 @@ class ComposeNode(SqlNode):
             )
         except (OSError, subprocess.TimeoutExpired) as ex:
             return f"(no log: {ex})"
-        return _tail(done.stdout + done.stderr, lines) or "(empty log)"
+        return tail(done.stdout + done.stderr, lines) or "(empty log)"
 
     def _fail(self, what: str) -> HarnessError:
         return HarnessError(
@@ -229,7 +224,7 @@ class ComposeNode(SqlNode):
         self.wait_accepting(timeout)
 
     def stop(self, mode: StopMode = "fast", timeout: float = 30.0) -> None:
-        """Send the postmaster (the container's PID 1) *mode*'s shutdown signal and wait."""
+        """Send the postmaster *mode*'s shutdown signal (through the container's init) and wait."""
         if mode not in _STOP_SIGNALS:
             raise ValueError(f"mode must be one of {sorted(_STOP_SIGNALS)}, not {mode!r}")
         if not self.is_running:
@@ -351,7 +346,7 @@ class ComposeCluster(NodeGroup[ComposeNode]):
             runner.compose("up", "-d", *self.services, timeout=timeout)
         except HarnessError as ex:
             logs = runner.compose("logs", "--no-color", "--tail", "20", timeout=30, check=False)
-            raise HarnessError(f"{ex}\nthe nodes' logs:\n{_tail(logs, 60)}") from None
+            raise HarnessError(f"{ex}\nthe nodes' logs:\n{tail(logs, 60)}") from None
         # Compose labels its containers (1.x and 2.x alike): one docker call finds them all.
         listing = runner.docker(
             *("ps", "-a", "--no-trunc", "--filter", f"label={_PROJECT_LABEL}={self.project}"),

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._binaries import Account, HarnessError, find_bindir, server_account
-from .nodes import SUPERUSER, NodeGroup, SqlNode, StopMode, deadline_loop
+from .nodes import LOG_TAIL, SUPERUSER, NodeGroup, SqlNode, StopMode, deadline_loop, tail
 
 __all__ = ["LocalCluster", "LocalNode", "StopMode", "stop_detached"]
 
@@ -36,7 +36,6 @@ HOST = "127.0.0.1"
 # Written in every LocalCluster's directory: `stop_detached` removes only directories holding it.
 MARKER = "pgcluster-local-cluster"
 _POLL = 0.05  # seconds between two checks of a condition
-_LOG_TAIL = 20
 
 # Fast and throwaway, but keeping synchronous_commit on: fsync=off survives a
 # process kill (the OS keeps written data), synchronous_commit=off would lose
@@ -131,10 +130,6 @@ def _conf_value(value: object) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _tail(text: str, lines: int = _LOG_TAIL) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
 class _Runner:
     """Runs server programs from one bin directory, as the right OS account."""
 
@@ -196,12 +191,12 @@ class _Runner:
         except subprocess.TimeoutExpired as ex:
             output = ex.output if isinstance(ex.output, str) else ""
             raise HarnessError(
-                f"{' '.join(cmd)} did not finish within {timeout:g}s; its output:\n{_tail(output)}"
+                f"{' '.join(cmd)} did not finish within {timeout:g}s; its output:\n{tail(output)}"
             ) from None
         if done.returncode != 0:
             raise HarnessError(
                 f"{' '.join(cmd)} failed with exit code {done.returncode}; its output:\n"
-                f"{_tail(done.stdout)}"
+                f"{tail(done.stdout)}"
             )
 
     def spawn(self, program: str, *args: str, cwd: Path, log_path: Path) -> subprocess.Popen[bytes]:
@@ -252,10 +247,10 @@ class LocalNode(SqlNode):
     def is_paused(self) -> bool:
         return self._paused and self.is_running
 
-    def log_tail(self, lines: int = _LOG_TAIL) -> str:
+    def log_tail(self, lines: int = LOG_TAIL) -> str:
         """The last *lines* lines of the server log (for error messages)."""
         try:
-            return _tail(self.log_path.read_text(errors="replace"), lines)
+            return tail(self.log_path.read_text(errors="replace"), lines)
         except OSError:
             return "(no server log)"
 

@@ -34,6 +34,12 @@ StopMode = Literal["smart", "fast", "immediate"]
 
 SUPERUSER = "postgres"
 _POLL = 0.05  # seconds between two checks of a condition
+LOG_TAIL = 20  # lines of a server's log that an error message quotes
+
+
+def tail(text: str, lines: int = LOG_TAIL) -> str:
+    """The last *lines* lines of *text*."""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 class Node(Protocol):
@@ -110,6 +116,10 @@ class Node(Protocol):
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         """An autocommit connection to this server; *kwargs* go to `psycopg.connect`."""
+        ...
+
+    def log_tail(self, lines: int = LOG_TAIL) -> str:
+        """The last *lines* lines of the server's log."""
         ...
 
     def execute(

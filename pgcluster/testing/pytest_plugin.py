@@ -9,12 +9,16 @@ with the reason, so a CI run without them is noticed.
 ``compose`` (`ComposeCluster`: containers from compose.yaml, with the compose
 files of ``COMPOSE_FILE``). Tests typed against `ClusterNodes` run on both.
 ``local_cluster``, shared by the non-destructive tests, is always local.
+
+When a test that uses either fixture fails, the report shows the last lines of
+each server's log (a section per node), taken before the servers are stopped.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from typing import Any, cast
 
 import pytest
 
@@ -26,6 +30,7 @@ from .nodes import ClusterNodes
 __all__ = ["cluster_target", "fresh_cluster", "local_cluster"]
 
 TARGETS = ("local", "compose")
+_FIXTURES = ("fresh_cluster", "local_cluster")
 
 
 def cluster_target() -> str:
@@ -69,3 +74,19 @@ def fresh_cluster() -> Iterator[ClusterNodes]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    """Add each server's log tail to the report of a failed test (the servers still run)."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    funcargs: dict[str, object] = getattr(item, "funcargs", {})
+    for fixture in _FIXTURES:
+        cluster = cast("ClusterNodes | None", funcargs.get(fixture))
+        for node in cluster.nodes if cluster is not None else ():
+            report.sections.append((f"server log: {fixture} {node.name}", node.log_tail()))
