@@ -316,3 +316,26 @@ def test_proxy_close_stops_listening(local_cluster: LocalCluster) -> None:
     conn.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((proxy.host, proxy.port), timeout=2).close()
+
+
+def test_a_failing_test_reports_each_servers_log(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGCLUSTER_TEST_TARGET", "local")
+    pytester.makeconftest('pytest_plugins = ["pgcluster.testing.pytest_plugin"]')
+    pytester.makepyfile(
+        """
+        def test_fails(fresh_cluster):
+            fresh_cluster.primary.execute("DO $$BEGIN RAISE LOG 'marker-7f3a'; END$$")
+            assert False
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*server log: fresh_cluster primary*",
+            "*marker-7f3a*",
+            "*server log: fresh_cluster replica1*",
+        ]
+    )

@@ -106,23 +106,3 @@ def test_after_a_promotion_the_old_primary_and_the_other_replica_follow(
         node.wait_replayed(new.current_lsn(), timeout=10)
         assert sorted(node.execute("SELECT v FROM after_failover")) == [("later",), ("written",)]
         assert node.execute("SELECT x FROM before_failover") == [(1,)]
-
-
-def test_a_failing_test_reports_each_servers_log(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["pgcluster.testing.pytest_plugin"]')
-    pytester.makepyfile(
-        """
-        def test_fails(fresh_cluster):
-            fresh_cluster.primary.execute("DO $$BEGIN RAISE LOG 'marker-7f3a'; END$$")
-            assert False
-        """
-    )
-    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*server log: fresh_cluster primary*",
-            "*marker-7f3a*",
-            "*server log: fresh_cluster replica1*",
-        ]
-    )
