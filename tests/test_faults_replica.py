@@ -77,25 +77,26 @@ class ReadLoad:
         with self._lock:
             return sum(self.seen.values())
 
+    def wait_for(self, total: int, what: str, seconds: float = 10) -> None:
+        """Wait until *total* reads have succeeded, at most *seconds*."""
+        deadline = Deadline(seconds)
+        while self.reads() < total:
+            deadline.sleep(what)
+
 
 def test_a_replica_killed_under_read_load_costs_no_read(
     cluster: pgcluster.Cluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     victim = fresh_cluster.replicas[0]
     with ReadLoad(cluster) as load:
-        deadline = Deadline(10)
-        while load.reads() < 200:
-            deadline.sleep("the read load to start")
+        load.wait_for(200, "the read load to start")
         killed_at = time.monotonic()
         victim.kill()
         deadline = Deadline(10)
         while not happened(events, victim, ChangeKind.EJECTED):
             deadline.sleep("the killed replica to be ejected")
         ejected_after = time.monotonic() - killed_at
-        before = load.reads()
-        deadline = Deadline(10)
-        while load.reads() < before + 200:
-            deadline.sleep("reads to go on after the ejection")
+        load.wait_for(load.reads() + 200, "reads to go on after the ejection")
     print(f"\nreplica ejected {ejected_after:.2f} s after the kill; reads: {dict(load.seen)}")
     assert load.failures == []
     assert ejected_after < 3.0  # one health interval plus a probe timeout, with margin
@@ -107,9 +108,7 @@ def test_a_paused_replica_does_not_stall_reads(
 ) -> None:
     victim = fresh_cluster.replicas[0]
     with ReadLoad(cluster) as load:
-        deadline = Deadline(10)
-        while load.reads() < 200:
-            deadline.sleep("the read load to start")
+        load.wait_for(200, "the read load to start")
         paused_at = time.monotonic()
         victim.pause()  # SIGSTOP: connections stay open, nothing answers
         try:
@@ -117,10 +116,7 @@ def test_a_paused_replica_does_not_stall_reads(
             while not happened(events, victim, ChangeKind.EJECTED):
                 deadline.sleep("the hung replica to be ejected")
             ejected_after = time.monotonic() - paused_at
-            before = load.reads()
-            deadline = Deadline(5)
-            while load.reads() < before + 200:
-                deadline.sleep("reads to go on while the replica hangs")
+            load.wait_for(load.reads() + 200, "reads to go on while the replica hangs", 5)
         finally:
             victim.resume()
     print(f"\nhung replica ejected {ejected_after:.2f} s after SIGSTOP; reads: {dict(load.seen)}")
@@ -138,14 +134,9 @@ def test_a_replica_cut_off_by_the_network_does_not_stall_reads(fresh_cluster: Cl
             ) as cluster,
             ReadLoad(cluster) as load,
         ):
-            deadline = Deadline(10)
-            while load.reads() < 200:
-                deadline.sleep("the read load to start")
+            load.wait_for(200, "the read load to start")
             proxy.blackhole()
-            before = load.reads()
-            deadline = Deadline(5)
-            while load.reads() < before + 300:
-                deadline.sleep("reads to go on while the replica is unreachable")
+            load.wait_for(load.reads() + 300, "reads to go on while the replica is unreachable", 5)
     assert load.failures == []
     assert load.seen["replica2"] > 0
 

@@ -79,25 +79,26 @@ class ReadLoad:
     def reads(self) -> int:
         return sum(self.seen.values())
 
+    async def wait_for(self, total: int, what: str, seconds: float = 10) -> None:
+        """Wait until *total* reads have succeeded, at most *seconds*."""
+        deadline = Deadline(seconds)
+        while self.reads() < total:
+            await deadline.asleep(what)
+
 
 async def test_a_replica_killed_under_read_load_costs_no_read(
     cluster: pgcluster.AsyncCluster, fresh_cluster: ClusterNodes, events: list[Change]
 ) -> None:
     victim = fresh_cluster.replicas[0]
     async with ReadLoad(cluster) as load:
-        deadline = Deadline(10)
-        while load.reads() < 200:
-            await deadline.asleep("the read load to start")
+        await load.wait_for(200, "the read load to start")
         killed_at = time.monotonic()
         victim.kill()
         deadline = Deadline(10)
         while not happened(events, victim, ChangeKind.EJECTED):
             await deadline.asleep("the killed replica to be ejected")
         ejected_after = time.monotonic() - killed_at
-        before = load.reads()
-        deadline = Deadline(10)
-        while load.reads() < before + 200:
-            await deadline.asleep("reads to go on after the ejection")
+        await load.wait_for(load.reads() + 200, "reads to go on after the ejection")
     print(
         f"\nreplica ejected {ejected_after:.2f} s after the kill (asyncio); reads: {dict(load.seen)}"
     )
@@ -111,9 +112,7 @@ async def test_a_paused_replica_does_not_stall_reads(
 ) -> None:
     victim = fresh_cluster.replicas[0]
     async with ReadLoad(cluster) as load:
-        deadline = Deadline(10)
-        while load.reads() < 200:
-            await deadline.asleep("the read load to start")
+        await load.wait_for(200, "the read load to start")
         paused_at = time.monotonic()
         victim.pause()  # SIGSTOP: connections stay open, nothing answers
         try:
@@ -121,10 +120,7 @@ async def test_a_paused_replica_does_not_stall_reads(
             while not happened(events, victim, ChangeKind.EJECTED):
                 await deadline.asleep("the hung replica to be ejected")
             ejected_after = time.monotonic() - paused_at
-            before = load.reads()
-            deadline = Deadline(5)
-            while load.reads() < before + 200:
-                await deadline.asleep("reads to go on while the replica hangs")
+            await load.wait_for(load.reads() + 200, "reads to go on while the replica hangs", 5)
         finally:
             victim.resume()
     print(
@@ -147,14 +143,11 @@ async def test_a_replica_cut_off_by_the_network_does_not_stall_reads(
             ) as cluster,
             ReadLoad(cluster) as load,
         ):
-            deadline = Deadline(10)
-            while load.reads() < 200:
-                await deadline.asleep("the read load to start")
+            await load.wait_for(200, "the read load to start")
             proxy.blackhole()
-            before = load.reads()
-            deadline = Deadline(5)
-            while load.reads() < before + 300:
-                await deadline.asleep("reads to go on while the replica is unreachable")
+            await load.wait_for(
+                load.reads() + 300, "reads to go on while the replica is unreachable", 5
+            )
     assert load.failures == []
     assert load.seen["replica2"] > 0
 
