@@ -35,7 +35,6 @@ _STOP_SIGNALS: dict[str, signal.Signals] = {
 HOST = "127.0.0.1"
 # Written in every LocalCluster's directory: `stop_detached` removes only directories holding it.
 MARKER = "pgcluster-local-cluster"
-_POLL = 0.05  # seconds between two checks of a condition
 
 # Fast and throwaway, but keeping synchronous_commit on: fsync=off survives a
 # process kill (the OS keeps written data), synchronous_commit=off would lose
