@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .. import __version__
 
 # Each subcommand is a module here with ``register(subparsers)`` that adds its
-# parser and sets ``handler=`` (a function taking the parsed args, returning
-# the exit status). Add new subcommands to this tuple.
+# parser with `add_command()` and sets ``handler=`` (a function taking the
+# parsed args, returning the exit status). Add new subcommands to this tuple.
 _SUBCOMMANDS: tuple[str, ...] = ("demo", "status", "route")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps each paragraph of a description on its own: argparse runs them together."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        fill = super()._fill_text  # not in the generator: zero-argument super() fails there
+        return "\n\n".join(fill(p, width, indent) for p in re.split(r"\n\s*\n", text.strip()))
+
+
+def plain(text: str) -> str:
+    """*text* as a terminal should show it: the docstrings' ``code`` and `code` unwrapped."""
+    return re.sub(r"``(.+?)``|`(.+?)`", lambda m: m[1] or m[2], text)
+
+
+def add_command(
+    subparsers: Any, name: str, *, help: str, description: str
+) -> argparse.ArgumentParser:
+    """Add subcommand *name*; *description* (often the module's docstring) is shown as plain text."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=plain(help), description=plain(description), formatter_class=_Formatter
+    )
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:

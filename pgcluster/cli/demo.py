@@ -29,6 +29,7 @@ from ..testing import (
     Node,
     stop_detached,
 )
+from . import add_command
 
 WORKLOAD: list[tuple[str, str]] = [
     # (statement, what it shows)
@@ -44,13 +45,18 @@ WORKLOAD: list[tuple[str, str]] = [
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "demo",
         help="run a local primary + 2 replicas, a mixed workload and a failover",
         description=__doc__,
     )
     parser.add_argument(
-        "--statements", type=_positive, default=700, help="statements in the workload (default 700)"
+        "--statements",
+        metavar="N",
+        type=_positive,
+        default=700,
+        help="statements in the workload (default 700)",
     )
     parser.add_argument(
         "--keep",

@@ -15,15 +15,18 @@ from typing import Any
 
 from ..classifier import Route, classify
 from ..errors import InvalidQueryError
+from . import add_command
 
 
 def register(subparsers: Any) -> None:
     """Add the ``route`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "route",
         help="show whether statements go to the primary or a replica, and why",
         description="Classify SQL statements as the router would: print the target and the "
-        "rule that decided. '-' reads statements from stdin, one per line.",
+        "rule that decided. '-' reads statements from stdin, one per line. Exits 1 when a "
+        "statement is invalid.",
     )
     parser.add_argument("sql", nargs="+", metavar="SQL", help="a statement, or - for stdin")
     parser.add_argument("--json", action="store_true", help="one JSON object per statement")

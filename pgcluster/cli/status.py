@@ -20,6 +20,7 @@ import psycopg
 
 from .._sync.cluster import Cluster
 from ..errors import ConfigurationError
+from . import add_command
 
 COLUMNS = ("node", "role", "state", "lag", "lag_s", "timeline", "lsn", "pool", "last error")
 _CLEAR = "\x1b[H\x1b[2J"  # cursor home, clear screen
@@ -27,11 +28,11 @@ _CLEAR = "\x1b[H\x1b[2J"  # cursor home, clear screen
 
 def register(subparsers: Any) -> None:
     """Add the ``status`` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "status",
         help="show each node's role, state, lag, timeline and pool",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--primary", metavar="DSN", help="the primary (default: $DATABASE_URL)")
     parser.add_argument(
