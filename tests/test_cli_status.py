@@ -96,6 +96,18 @@ def test_a_dead_primary_exits_1_and_shows_why(fresh_cluster: LocalCluster) -> No
     assert "NONE: writes have nowhere to go" in out
 
 
+def test_a_replica_that_refuses_shows_the_servers_message(local_cluster: LocalCluster) -> None:
+    nope = local_cluster.replicas[0].url.rsplit("/", 1)[0] + "/nope"
+    code, out, _ = _status(
+        "--timeout", "1", "--primary", local_cluster.primary.url, "--replica", nope
+    )
+    assert code == 0
+    row = next(line for line in out.splitlines() if "/nope" in line)
+    # Neither the exception class nor libpq's "connection to server at ... failed:"
+    # preamble, which the node column says already; one space after "FATAL:".
+    assert row.endswith('FATAL: database "nope" does not exist')
+
+
 def test_no_connection_string_is_a_clear_error() -> None:
     code, out, err = _status()
     assert (code, out) == (2, "")
@@ -114,6 +126,38 @@ def test_a_malformed_connection_string_is_a_clear_error() -> None:
     assert "pgcluster status:" in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (["--primary", "postgresql://app@db1:abc/app"], 'port "abc" is not a port number'),
+        (["--primary", "host=db1 port=70000"], 'port "70000" is not a port number'),
+        (["--primary", "host=db1 port=5432,5433"], "lists 2 ports for one host"),
+        (["--primary", "host=db1 connect_timeout=soon"], 'connect_timeout "soon" is not a whole'),
+        (["--primary", "host=db1 sslmode=always"], 'sslmode "always" is not one of disable'),
+        (["--primary", "hostaddr=db1"], 'hostaddr "db1" is not an IP address'),
+        (["--primary", "host=db1", "--replica", "host=db2 port=x"], 'db2:x: port "x"'),
+        (["--primary", ""], "--primary is empty"),
+        (["--primary", "host=db1", "--replica", " "], "--replica is empty"),
+    ],
+)
+def test_a_value_libpq_would_refuse_is_a_clear_error(argv: list[str], complaint: str) -> None:
+    # libpq checks these only when it connects: the cluster would open with the
+    # node down (exit 1, "no primary") instead of saying the string is wrong.
+    code, out, err = _status(*argv)
+    assert (code, out) == (2, "")
+    assert complaint in err
+
+
+def test_a_bad_port_in_the_environment_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db1:5432/app")
+    monkeypatch.setenv(
+        "DATABASE_REPLICA_URLS", "postgresql://app@db2:5432/app,postgresql://db3:x/app"
+    )
+    code, _, err = _status()
+    assert code == 2
+    assert 'db3:x/app: port "x"' in err
+
+
 def test_a_replica_that_is_a_primary_is_refused(local_cluster: LocalCluster) -> None:
     code, _, err = _status(
         "--primary", local_cluster.replicas[0].url, "--replica", local_cluster.primary.url
@@ -130,6 +174,47 @@ def test_a_bad_interval_is_refused_by_the_parser(
         build_parser().parse_args(["status", "--watch", value])
     assert info.value.code == 2
     assert "--watch" in capsys.readouterr().err
+
+
+def _down(last_error: str) -> dict[str, Any]:
+    """The statistics of a cluster whose one node is down with *last_error*."""
+    health = {"status": "unavailable", "health": "down", "last_error": last_error}
+    node = {"role": "primary", "pool": {}, "health": health}
+    return {"primary": None, "timeline": None, "nodes": {"db1:5432/app": node}}
+
+
+HOST = "h" * 154  # a long name: its error is cut right after "': ["
+
+
+@pytest.mark.parametrize(
+    ("last_error", "shown"),
+    [
+        (
+            'OperationalError: connection failed: connection to server at "10.0.0.1", port 5432'
+            ' failed: FATAL:  password authentication failed for user "app"',
+            'FATAL: password authentication failed for user "app"',
+        ),
+        (
+            'OperationalError: connection is bad: connection to server on socket "/run/pg/.s.PGSQL'
+            '.5432" failed: No such file or directory',
+            "No such file or directory",
+        ),
+        (
+            # As the health monitor keeps it: 200 characters. Its last ": " clause is "[".
+            f"OperationalError: failed to resolve host '{HOST}': [Errno -2] Name or service"[:200],
+            "failed to resolve host '" + "h" * 33 + "...",
+        ),
+        (
+            "PoolTimeout: couldn't get a connection after 3.00 sec",
+            "couldn't get a connection after 3.00 sec",
+        ),
+        ("probe timed out", "probe timed out"),
+    ],
+)
+def test_the_last_error_column_shows_the_message(last_error: str, shown: str) -> None:
+    row = status.render(_down(last_error)).splitlines()[1]
+    assert row.endswith(f"  {shown}")
+    assert len(shown) <= status.ERROR_WIDTH
 
 
 def test_render_formats_missing_figures_and_long_errors() -> None:

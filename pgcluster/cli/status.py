@@ -3,27 +3,65 @@
 The connection strings come from ``--primary`` / ``--replica``, else from
 ``DATABASE_URL`` / ``DATABASE_REPLICA_URLS``, as `Cluster.from_env` reads them.
 Exits 0 when a primary takes writes, 1 when none does, 2 when the cluster
-cannot be set up (bad connection strings, or roles contradicting them).
+cannot be set up (a missing or bad connection string, or roles contradicting
+them).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from .._sync.cluster import Cluster
+from .._topology import NodeSpec, layout
 from ..errors import ConfigurationError
 from . import add_command
 
 COLUMNS = ("node", "role", "state", "lag", "lag_s", "timeline", "lsn", "pool", "last error")
+ERROR_WIDTH = 60  # of the last error column; --json has the whole message
 _CLEAR = "\x1b[H\x1b[2J"  # cursor home, clear screen
+
+# What the last error column leaves out: the exception class, and libpq's
+# preamble, which names the server as the node column does already.
+_PREAMBLE = re.compile(
+    r"^(?:[A-Z][a-z]\w*: )?(?:connection (?:failed|is bad): )?"
+    r'(?:connection to server (?:at "[^"]*", port \d+|on socket "[^"]*") failed: )?'
+)
+
+# libpq checks these values only when it connects, so a Cluster given a bad one
+# opens with that node down (exit 1). Checked first, they exit 2 as bad input.
+_WHOLE_NUMBERS = (
+    "connect_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+)
+_CHOICES = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "channel_binding": ("disable", "prefer", "require"),
+    "target_session_attrs": (
+        "any",
+        "read-write",
+        "read-only",
+        "primary",
+        "standby",
+        "prefer-standby",
+    ),
+    "load_balance_hosts": ("disable", "random"),
+}
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +77,8 @@ def register(subparsers: Any) -> None:
         "--replica",
         metavar="DSN",
         action="append",
-        help="a replica; repeat for each (default: $DATABASE_REPLICA_URLS, comma separated)",
+        help="a replica; repeat for each (with neither flag: $DATABASE_REPLICA_URLS,"
+        " comma separated)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON (one line per snapshot)")
     parser.add_argument(
@@ -111,11 +150,46 @@ def _cluster(args: argparse.Namespace) -> Cluster:
         "timeout": args.timeout,
         "kwargs": {"connect_timeout": max(1, round(args.timeout))},
     }
-    if args.primary is None and args.replica is None:
-        return Cluster.from_env(**options)
-    if args.primary is None:
+    primary, replicas = args.primary, args.replica
+    if primary is None and replicas is not None:
         raise ConfigurationError("--replica needs --primary")
-    return Cluster(args.primary, args.replica or [], **options)
+    for flag, value in [("--primary", primary), *(("--replica", r) for r in replicas or [])]:
+        if value is not None and not value.strip():
+            raise ConfigurationError(f"{flag} is empty: give a connection string")
+    if primary is not None:
+        replicas = replicas or []
+    # None and None: $DATABASE_URL and $DATABASE_REPLICA_URLS, as Cluster.from_env reads them.
+    for node in layout(primary, replicas).nodes:
+        _check(node)
+    return Cluster(primary, replicas, **options)
+
+
+def _check(node: NodeSpec) -> None:
+    """Refuse a connection string libpq would refuse when connecting (ConfigurationError)."""
+    params = {k: str(v).strip() for k, v in conninfo_to_dict(node.conninfo).items() if v}
+    problems = []
+    ports = params.get("port", "").split(",")
+    if len(ports) > 1:
+        problems.append(f'port "{params["port"]}" lists {len(ports)} ports for one host')
+    elif ports[0] and not (_whole(ports[0]) and 1 <= int(ports[0]) <= 65535):
+        problems.append(f'port "{ports[0]}" is not a port number (1 to 65535)')
+    for key in _WHOLE_NUMBERS:
+        if key in params and not _whole(params[key]):
+            problems.append(f'{key} "{params[key]}" is not a whole number')
+    for key, choices in _CHOICES.items():
+        if key in params and params[key].lower() not in choices:
+            problems.append(f'{key} "{params[key]}" is not one of {", ".join(choices)}')
+    if "hostaddr" in params:
+        try:
+            ipaddress.ip_address(params["hostaddr"])
+        except ValueError:
+            problems.append(f'hostaddr "{params["hostaddr"]}" is not an IP address')
+    if problems:
+        raise ConfigurationError(f"the connection string of {node.name}: {'; '.join(problems)}")
+
+
+def _whole(text: str) -> bool:
+    return re.fullmatch(r"[+-]?\d+", text) is not None
 
 
 def _show(stats: Mapping[str, Any], args: argparse.Namespace, out: TextIO) -> None:
@@ -175,8 +249,6 @@ def _cells(node: Mapping[str, Any]) -> tuple[str, ...]:
     if node["health"] not in (None, "up"):
         state += f" ({node['health']})"
     pool = node["pool"]
-    # The last clause says what happened ("Connection refused"); the JSON has it all.
-    error = (node["last_error"] or "").rsplit(": ", 1)[-1]
     return (
         node["node"],
         node["role"],
@@ -186,8 +258,14 @@ def _cells(node: Mapping[str, Any]) -> tuple[str, ...]:
         "-" if node["timeline"] is None else str(node["timeline"]),
         node["lsn"] or "-",
         f"{pool['size']}/{pool['max']} ({pool['available']} idle, {pool['waiting']} waiting)",
-        error if len(error) <= 60 else error[:57] + "...",
+        _error(node["last_error"]),
     )
+
+
+def _error(message: str | None) -> str:
+    """The last error as the table shows it: what happened, shortened to fit its column."""
+    text = " ".join(_PREAMBLE.sub("", message or "", count=1).split())
+    return text if len(text) <= ERROR_WIDTH else text[: ERROR_WIDTH - 3] + "..."
 
 
 def _bytes(value: int | None) -> str:
