@@ -1,14 +1,17 @@
 """The documentation checked against the code, with no database.
 
-The routing tables of docs/routing.md must be what `classify()` and the
-cluster's routing decision answer; every option of the constructors must be in
+The package's public names must be its ``__all__`` and its submodules; the
+routing tables of docs/routing.md must be what `classify()` and the cluster's
+routing decision answer; every option of the constructors must be in
 docs/configuration.md with its real default; every Python block of the docs
 and the README must pass mypy --strict.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -77,6 +80,21 @@ def python_blocks(path: Path) -> Iterator[tuple[int, str]]:
             block = None
         elif block is not None:
             block.append(line)
+
+
+# -- the package's names ------------------------------------------------------------
+
+
+def test_the_public_names_are_all_and_the_submodules() -> None:
+    # What dir(pgcluster) shows without an underscore is the API the reference
+    # documents (__all__), and the public submodules once imported: nothing
+    # that leaked in, as `annotations` did from a __future__ import.
+    submodules = {m.name for m in pkgutil.iter_modules(pgcluster.__path__) if m.name[0] != "_"}
+    for name in submodules:
+        importlib.import_module(f"pgcluster.{name}")
+    public = {name for name in dir(pgcluster) if not name.startswith("_")}
+    assert public == {name for name in pgcluster.__all__ if not name.startswith("_")} | submodules
+    assert all(hasattr(pgcluster, name) for name in pgcluster.__all__)
 
 
 # -- docs/routing.md ----------------------------------------------------------------
