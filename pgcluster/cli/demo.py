@@ -26,10 +26,18 @@ from ..testing import (
     ComposeCluster,
     HarnessError,
     LocalCluster,
-    Node,
     stop_detached,
 )
 from . import add_command
+
+# The demo's tables and rows. The docs' examples run against exactly these
+# (tests/test_docs_examples.py), so that they work on a `--keep` cluster too.
+SCHEMA = (
+    "CREATE TABLE product (id int PRIMARY KEY, name text, price numeric, stock int);"
+    " INSERT INTO product SELECT i, 'product ' || i, i % 50, 1000"
+    "   FROM generate_series(1, 100) AS i;"
+    " CREATE SEQUENCE order_no"
+)
 
 WORKLOAD: list[tuple[str, str]] = [
     # (statement, what it shows)
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         return 1
     try:
         say(f"  up in {time.monotonic() - started:.1f} s: " + ", ".join(_ports(local)))
-        _setup(local.primary)
+        local.primary.execute(SCHEMA)
         local.wait_replicated()
         with Cluster(
             local.primary.dsn,
@@ -154,15 +162,6 @@ def _printer(out: TextIO) -> Callable[[str], None]:
 
 def _ports(local: ClusterNodes) -> list[str]:
     return [f"{node.name} on port {node.port}" for node in local.nodes]
-
-
-def _setup(primary: Node) -> None:
-    primary.execute(
-        "CREATE TABLE product (id int PRIMARY KEY, name text, price numeric, stock int);"
-        " INSERT INTO product SELECT i, 'product ' || i, i % 50, 1000"
-        "   FROM generate_series(1, 100) AS i;"
-        " CREATE SEQUENCE order_no"
-    )
 
 
 def _workload(cluster: Cluster, count: int, out: TextIO) -> None:
