@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
 import logging
 import time
 
@@ -10,10 +11,11 @@ import pytest
 from psycopg import sql
 
 import pgcluster
-from pgcluster.classifier import Policy, Route, Target, classify
+from pgcluster.classifier import Policy, Route, Statement, Target, classify
 from pgcluster.classifier._builtin_functions import FUNCTIONS
 from pgcluster.errors import ConfigurationError, InvalidQueryError
 from tests.test_classifier_corpus import load
+from tests.test_docs import ROUTING, table_rows
 
 P, R = Target.PRIMARY, Target.REPLICA
 
@@ -32,6 +34,11 @@ def test_public_names() -> None:
     assert pgcluster.Route is Route
     assert pgcluster.Target is Target
     assert pgcluster.Policy is Policy
+    assert "Statement" in pgcluster.classifier.__all__
+
+
+def test_the_package_docstring_shows_a_real_route() -> None:
+    assert doctest.testmod(pgcluster.classifier).failed == 0
 
 
 def test_target_is_a_str_enum() -> None:
@@ -42,9 +49,22 @@ def test_target_is_a_str_enum() -> None:
     assert Target("replica") is Target.REPLICA
 
 
+def test_statement_is_a_str_enum() -> None:
+    assert [(s.name, s.value) for s in Statement] == [
+        ("QUERY", "query"),
+        ("TRANSACTION", "transaction"),
+        ("COPY", "copy"),
+        ("OTHER", "other"),
+    ]
+    assert str(Statement.QUERY) == "query"
+    assert isinstance(Statement.COPY, str)
+    assert Statement("transaction") is Statement.TRANSACTION
+
+
 def test_route_is_frozen_and_slotted() -> None:
     route = classify("SELECT nextval('s')")
-    assert route == Route(Target.PRIMARY, route.reason, False)
+    assert route == Route(Target.PRIMARY, route.reason, False, Statement.QUERY)
+    assert Route(Target.PRIMARY, "x").statement is Statement.OTHER
     assert "nextval()" in route.reason
     assert not hasattr(route, "__dict__")
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -429,6 +449,130 @@ def test_hint_must_lead() -> None:
     check("SELECT '/* pgcluster:primary */'", R)
 
 
+# -- statement kinds ---------------------------------------------------------------------
+
+QUERY, TRANSACTION, COPY, OTHER = (
+    Statement.QUERY,
+    Statement.TRANSACTION,
+    Statement.COPY,
+    Statement.OTHER,
+)
+
+KINDS = [
+    # QUERY: what DECLARE ... CURSOR FOR accepts, whatever the target
+    ("SELECT 1", QUERY),
+    ("select * from users where id = %s", QUERY),
+    ("VALUES (1, 2)", QUERY),
+    ("TABLE users", QUERY),
+    ("WITH a AS (SELECT 1) SELECT * FROM a", QUERY),
+    ("(SELECT 1) UNION (SELECT 2)", QUERY),
+    ("SELECT * FROM t FOR UPDATE", QUERY),
+    ("SELECT nextval('s')", QUERY),
+    ("SELECT 1;", QUERY),
+    ("/* a comment */ -- and another\n  select 1", QUERY),
+    ("SELECT * INTO t2 FROM t", OTHER),
+    ("SELECT * INTO TEMP t2 FROM t", OTHER),
+    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", OTHER),
+    ("WITH s AS (SELECT 1) INSERT INTO t SELECT * FROM s", OTHER),
+    ("EXPLAIN SELECT 1", OTHER),
+    ("EXPLAIN ANALYZE SELECT * FROM t", OTHER),
+    ("SHOW search_path", OTHER),
+    ("DECLARE c CURSOR FOR SELECT 1", OTHER),
+    ("INSERT INTO t VALUES (1)", OTHER),
+    ("SET x = 1", OTHER),
+    # TRANSACTION
+    ("BEGIN", TRANSACTION),
+    ("begin isolation level serializable", TRANSACTION),
+    ("START TRANSACTION READ ONLY", TRANSACTION),
+    ("COMMIT", TRANSACTION),
+    ("commit and chain", TRANSACTION),
+    ("END", TRANSACTION),
+    ("ROLLBACK", TRANSACTION),
+    ("ABORT", TRANSACTION),
+    ("SAVEPOINT s", TRANSACTION),
+    ("SAVEPOINT prepared", TRANSACTION),
+    ("RELEASE SAVEPOINT s", TRANSACTION),
+    ("RELEASE s", TRANSACTION),
+    ("ROLLBACK TO SAVEPOINT s", TRANSACTION),
+    ("rollback to s", TRANSACTION),
+    ("PREPARE TRANSACTION 'x'", TRANSACTION),
+    ("/* why */ -- and how\n COMMIT", TRANSACTION),
+    ("COMMIT PREPARED 'x'", OTHER),
+    ("ROLLBACK PREPARED 'x'", OTHER),
+    ("PREPARE p AS SELECT 1", OTHER),
+    # COPY with the client; PostgreSQL takes STDIN or STDOUT in either direction
+    ("COPY t FROM STDIN", COPY),
+    ("copy t (a, b) from stdin with (format csv)", COPY),
+    ("COPY t TO STDOUT", COPY),
+    ("COPY (SELECT * FROM t) TO STDOUT", COPY),
+    ("COPY (SELECT nextval('s')) TO STDOUT", COPY),
+    ("COPY t TO STDIN", COPY),
+    ("COPY t TO '/tmp/t.csv'", OTHER),
+    ("COPY t FROM '/tmp/t.csv'", OTHER),
+    ("COPY t FROM PROGRAM 'cat'", OTHER),
+    ("COPY (SELECT 1) TO PROGRAM 'gzip'", OTHER),
+]
+
+
+@pytest.mark.parametrize(("statement", "kind"), KINDS)
+def test_statement_kind(statement: str, kind: Statement) -> None:
+    route = classify(statement)
+    assert route.statement is kind, route
+    assert classify(statement) is route  # cached with the route
+    assert classify(statement, Policy(max_parse_size=0)).statement is kind  # the scan agrees
+
+
+@pytest.mark.parametrize(
+    ("statement", "kind"),
+    [
+        ("SELECT 1; SELECT 2", OTHER),
+        ("SELECT 1; INSERT INTO t VALUES (1)", OTHER),
+        ("SELECT 1; EXPLAIN SELECT 1", OTHER),
+        ("BEGIN; SELECT 1; COMMIT", TRANSACTION),
+        ("SELECT 1; commit", TRANSACTION),
+        ("COPY t FROM STDIN; SELECT 1", COPY),
+        ("SET x = 1; COPY t TO STDOUT", COPY),
+        ("COPY t FROM STDIN; COMMIT", TRANSACTION),
+        ("COPY t TO '/tmp/t.csv'; SELECT 1", OTHER),
+    ],
+)
+def test_multi_statement_kind(statement: str, kind: Statement) -> None:
+    assert classify(statement).statement is kind
+    assert classify(statement, Policy(max_parse_size=0)).statement is kind
+
+
+DOCUMENTED_KINDS = table_rows(ROUTING, ["Statement", "Kind"])
+
+
+def test_the_routing_page_shows_each_kind() -> None:
+    assert {kind for _, kind in DOCUMENTED_KINDS} == {k.value for k in Statement}
+
+
+@pytest.mark.parametrize(
+    ("statement", "kind"), DOCUMENTED_KINDS, ids=[r[0] for r in DOCUMENTED_KINDS]
+)
+def test_documented_kind(statement: str, kind: str) -> None:
+    assert classify(statement).statement.value == kind
+
+
+@pytest.mark.parametrize("hint", ["primary", "replica"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT 1",
+        "SELECT my_function(1)",
+        "BEGIN",
+        "COPY t TO STDOUT",
+        "DELETE FROM t",
+        "SELECT 1; SELECT 2",
+    ],
+)
+def test_a_hint_does_not_change_the_kind(statement: str, hint: str) -> None:
+    hinted = classify(f"/* pgcluster:{hint} */ {statement}")
+    assert "hint" in hinted.reason
+    assert hinted.statement is classify(statement).statement
+
+
 # -- policy ----------------------------------------------------------------------------
 
 
@@ -560,15 +704,20 @@ def test_huge_statements_still_see_writes(tail: str) -> None:
 
 
 def test_scan_agrees_with_the_parse_on_the_corpus() -> None:
-    """With parsing disabled, no corpus row that must go to the primary goes to a replica."""
+    """With parsing disabled, no corpus row that must go to the primary goes to a replica,
+    no plain read leaves the replicas, and every row keeps its kind."""
     scan_only = Policy(max_parse_size=0)
     wrong = []
     for row in load():
         if row.category == "unparsable":  # syntax errors: the scan does not check syntax
             continue
-        route = classify(row.sql, scan_only)
-        if row.expected is P and route.target is R:
-            wrong.append((row.line, row.sql, route.reason))
+        parsed, scanned = classify(row.sql), classify(row.sql, scan_only)
+        if row.expected is P and scanned.target is R:
+            wrong.append((row.line, row.sql, "write sent to a replica", scanned.reason))
+        if parsed.reason == "a read-only query" and scanned.target is P:
+            wrong.append((row.line, row.sql, "read sent to the primary", scanned.reason))
+        if scanned.statement is not parsed.statement:
+            wrong.append((row.line, row.sql, parsed.statement, scanned.statement))
     assert not wrong
 
 
@@ -579,6 +728,112 @@ def test_scan_keeps_plain_reads_on_replicas() -> None:
         check(statement, R, scan_only)
     with pytest.raises(InvalidQueryError):
         classify("  /* only a comment */ ", scan_only)
+
+
+# Derived tables, functions and tables in FROM whose alias has a column list,
+# next to real calls: the scan must tell them apart as the parse does.
+ALIASES_AND_CALLS = [
+    ("SELECT * FROM (VALUES (1, 'a'), (2, 'b')) v(a, b)", R),
+    ("SELECT * FROM (VALUES (1, 'a')) AS v(a, b)", R),
+    ("SELECT * FROM (SELECT 1, 2) s(a, b) JOIN t x(c) ON true", R),
+    ("SELECT * FROM t x(a, b)", R),
+    ("SELECT * FROM t AS x(a, b)", R),
+    ("SELECT * FROM public.t x(a, b) JOIN ONLY u y(c) USING (c)", R),
+    ("SELECT * FROM generate_series(1, 10) g(i)", R),
+    ("SELECT * FROM generate_series(1, 3) WITH ORDINALITY g(a, n)", R),
+    ("SELECT * FROM t CROSS JOIN LATERAL unnest(t.a) u(x)", R),
+    ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 9) TABLE r", R),
+    ("SELECT a + (b) FROM t", R),
+    ("SELECT * FROM nextval('s')", P),
+    ("SELECT * FROM nextval('s') n(i)", P),
+    ("SELECT * FROM t x(a), nextval('s') n", P),
+    ("SELECT * FROM t JOIN LATERAL nextval('s') n(i) ON true", P),
+    ("SELECT * FROM (VALUES (1)) v(a), pg_advisory_lock(1) l", P),
+    ("SELECT count(*), nextval('s') FROM t", P),
+    ("SELECT lower(a) || nextval('s') FROM t", P),
+    ("SELECT DISTINCT ON (a) nextval('s') FROM t", P),
+    ("SELECT extract(epoch FROM CASE nextval('s') WHEN 1 THEN now() END)", P),
+    ("SELECT substring(a FROM b FOR nextval('s')) FROM t", P),
+    ("WITH x(n) AS (SELECT nextval('s')) SELECT * FROM x", P),
+]
+
+
+@pytest.mark.parametrize(("statement", "target"), ALIASES_AND_CALLS)
+def test_scan_tells_aliases_from_calls_as_the_parse_does(statement: str, target: Target) -> None:
+    parsed = check(statement, target)
+    scanned = check(statement, target, Policy(max_parse_size=0))
+    if target is P:
+        assert scanned.reason == parsed.reason
+    assert scanned.statement is parsed.statement is QUERY
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # valid PostgreSQL that sqlglot cannot parse: only the scan reads these
+        "SELECT 1 OPERATOR(pg_catalog.+) nextval('s')",
+        "SELECT * FROM ROWS FROM (json_to_record('{}') AS (a int), nextval('s')) r",
+    ],
+)
+def test_scan_sees_calls_after_other_parentheses(statement: str) -> None:
+    assert "nextval()" in check(statement, P, Policy(max_parse_size=0)).reason
+
+
+ROWS = ", ".join(f"({i}, 'name {i}')" for i in range(5_000))
+
+
+@pytest.mark.parametrize("alias", ["v(a, b)", "AS v(a, b)", "v"])
+def test_huge_values_read_goes_to_a_replica(alias: str) -> None:
+    statement = f"SELECT * FROM (VALUES {ROWS}) {alias} WHERE a > 10"
+    assert len(statement) > Policy().max_parse_size
+    route = check(statement, R)
+    assert (route.reason, route.statement) == ("a large read-only query (token scan)", QUERY)
+
+
+@pytest.mark.parametrize(
+    ("tail", "name"),
+    [
+        ("v(a, b), nextval('s') n", "nextval()"),
+        ("AS v(a, b) CROSS JOIN LATERAL nextval('s') n(i)", "nextval()"),
+        ("v(a, b) WHERE my_function(a)", "my_function()"),
+        (
+            "v(a, b) JOIN generate_series(1, 2) g(i) ON pg_advisory_lock(i) IS NULL",
+            "pg_advisory_lock()",
+        ),
+        ("v(a, b) WHERE a = ANY (SELECT setval('s', 1))", "setval()"),
+    ],
+)
+def test_huge_values_reads_still_see_calls(tail: str, name: str) -> None:
+    route = check(f"SELECT * FROM (VALUES {ROWS}) {tail}", P)
+    assert name in route.reason
+
+
+IDS = ", ".join(str(i) for i in range(20_000))
+
+
+@pytest.mark.parametrize(
+    ("statement", "kind"),
+    [
+        (f"SELECT * FROM t WHERE id IN ({IDS})", QUERY),
+        (f"select * from t where id in ({IDS}) for no key update", QUERY),
+        (f"/* pgcluster:replica */ WITH a AS (SELECT * FROM t WHERE id IN ({IDS})) TABLE a", QUERY),
+        (f"VALUES ({IDS})", QUERY),
+        (f"SELECT nextval('s') FROM t WHERE id IN ({IDS})", QUERY),
+        (f"SELECT * INTO t2 FROM t WHERE id IN ({IDS})", OTHER),
+        (f"WITH d AS (DELETE FROM t WHERE id IN ({IDS}) RETURNING *) SELECT * FROM d", OTHER),
+        (f"EXPLAIN SELECT * FROM t WHERE id IN ({IDS})", OTHER),
+        (f"INSERT INTO t VALUES ({IDS})", OTHER),
+        (f"SELECT * FROM t WHERE id IN ({IDS}); SELECT 1", OTHER),
+        (f"BEGIN; INSERT INTO t VALUES ({IDS}); COMMIT", TRANSACTION),
+        (f"-- a batch\nbegin; DELETE FROM t WHERE id IN ({IDS}); commit", TRANSACTION),
+        (f"COPY (SELECT * FROM t WHERE id IN ({IDS})) TO STDOUT", COPY),
+        (f"COPY (SELECT * FROM t WHERE id IN ({IDS})) TO '/tmp/t.csv'", OTHER),
+    ],
+    ids=lambda value: value[:40] if isinstance(value, str) else str(value),
+)
+def test_huge_statement_kind(statement: str, kind: Statement) -> None:
+    assert len(statement) > Policy().max_parse_size
+    assert classify(statement).statement is kind
 
 
 # -- generated function knowledge -----------------------------------------------------------
@@ -602,6 +857,10 @@ def test_builtin_function_table_is_generated_from_pg_proc() -> None:
         "INSERT INTO t VALUES ('a;b') ; LISTEN x",
         "INSERT INTO t VALUES (1) -- ;\n; SET x = 1",
         'INSERT INTO "a;b" VALUES (1) /* ; */; SET x = 1',
+        # their first words are read: the ";" right after them is not skipped twice
+        "CREATE EXTENSION e; SET x = 1",
+        "COMMIT; SET x = 1",
+        "COPY t FROM STDIN; SET x = 1",
     ],
 )
 def test_scan_finds_the_statement_after_a_large_write(statement: str) -> None:

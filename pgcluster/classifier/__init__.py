@@ -2,11 +2,11 @@
 
     >>> from pgcluster.classifier import classify
     >>> classify("SELECT nextval('s')")
-    Route(target=<Target.PRIMARY: 'primary'>, reason="calls nextval(), which advances a sequence", session=False)
+    Route(target=<Target.PRIMARY: 'primary'>, reason='calls nextval(), which advances a sequence', session=False, statement=<Statement.QUERY: 'query'>)
 
 Layout:
 
-- `_route`: `Target`, `Route`, `Policy` (which owns the LRU cache);
+- `_route`: `Target`, `Statement`, `Route`, `Policy` (which owns the LRU cache);
 - `_classify`: `classify()`: input checks, cache, hints, parse or scan;
 - `_analyze`: the leading keyword from sqlglot's tokens, then SHOW / EXPLAIN /
   COPY by their tokens and reads by their parsed tree;
@@ -21,6 +21,6 @@ Layout:
 from __future__ import annotations
 
 from ._classify import classify
-from ._route import Policy, Route, Target
+from ._route import Policy, Route, Statement, Target
 
-__all__ = ["Policy", "Route", "Target", "classify"]
+__all__ = ["Policy", "Route", "Statement", "Target", "classify"]

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from . import _scan
 from ._knowledge import NODE_RELATIONS, NODE_SETTINGS, function_verdict
-from ._route import Policy, Verdict, hard, read, soft
+from ._route import Policy, Statement, Verdict, hard, read, soft
 from ._rules import keyword_verdict
 from ._sqlglot import Token, TokenType, parse, tokenize
 
@@ -51,10 +51,7 @@ def classify_text(sql: str, policy: Policy) -> Verdict:
     statements = [s for s in statements if s]
     if not statements:
         raise EmptyStatement
-    verdicts = [statement(s, sql, policy) for s in statements]
-    if len(verdicts) == 1:
-        return verdicts[0]
-    return combine(verdicts, multi=True)
+    return combine_statements([statement(s, sql, policy) for s in statements])
 
 
 def combine(verdicts: Sequence[Verdict], multi: bool = False) -> Verdict:
@@ -69,13 +66,30 @@ def combine(verdicts: Sequence[Verdict], multi: bool = False) -> Verdict:
     return Verdict(True, reason, session, first.hard, first.unknown)
 
 
+# A string of several statements is the first of these that one of them is, else
+# OTHER; never QUERY, as a cursor streams one statement.
+_MULTI_KINDS = (Statement.TRANSACTION, Statement.COPY)
+
+
+def combine_statements(verdicts: Sequence[Verdict]) -> Verdict:
+    """The verdict of a whole string from those of its statements."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    kinds = {v.statement for v in verdicts}
+    kind = next((k for k in _MULTI_KINDS if k in kinds), Statement.OTHER)
+    return combine(verdicts, multi=True)._replace(statement=kind)
+
+
 def _unparsable(what: str, scanned: Verdict) -> Verdict:
     # A statement we cannot parse goes to the primary; a replica hint may move
-    # it only if the token scan finds nothing that writes.
+    # it only if the token scan finds nothing that writes. Its kind is the
+    # scan's: a SELECT that sqlglot cannot parse is still a query.
     reason = f"the statement {what}"
     if scanned.primary and scanned.hard:
-        return hard(reason, scanned.session)._replace(unknown=True)
-    return soft(reason, scanned.session)._replace(unknown=True)
+        verdict = hard(reason, scanned.session)
+    else:
+        verdict = soft(reason, scanned.session)
+    return verdict._replace(unknown=True, statement=scanned.statement)
 
 
 def _text(tokens: Sequence[Token], sql: str) -> str:
@@ -166,7 +180,8 @@ def _explain(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
     keyword, _ = _lead(inner)
     if keyword not in _EXPLAINABLE:
         return unknown("EXPLAIN of an unrecognised statement")
-    verdict = statement(inner, sql, policy)
+    # Whatever it explains, EXPLAIN is OTHER: DECLARE ... CURSOR refuses it.
+    verdict = statement(inner, sql, policy)._replace(statement=Statement.OTHER)
     if analyze:
         if verdict.primary:
             return verdict._replace(reason=f"EXPLAIN ANALYZE executes it: {verdict.reason}")
@@ -216,12 +231,29 @@ def _copy(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
             if end < 0:
                 return unknown("COPY with an unbalanced column list")
             i = end + 1
-    direction = str(tokens[i].text).upper() if i < n else ""
+    verdict = _copy_direction(tokens[i:], query, temp)
+    if _with_the_client(tokens[i : i + 2]):
+        return verdict._replace(statement=Statement.COPY)
+    return verdict
+
+
+def _with_the_client(tokens: Sequence[Token]) -> bool:
+    """Whether COPY's FROM / TO and the word after it name the client, not a file."""
+    if len(tokens) < 2 or tokens[1].token_type is TokenType.STRING:
+        return False
+    direction, source = (str(t.text).upper() for t in tokens[:2])
+    # PostgreSQL's grammar takes either word for the client, in either direction.
+    return direction in ("FROM", "TO") and source in ("STDIN", "STDOUT")
+
+
+def _copy_direction(tokens: Sequence[Token], query: Verdict | None, temp: bool) -> Verdict:
+    """COPY's verdict from its FROM / TO on; *query* is the verdict of its (query)."""
+    direction = str(tokens[0].text).upper() if tokens else ""
     if direction == "FROM":
         return hard("COPY ... FROM writes rows")
-    if direction != "TO" or i + 1 >= n:
+    if direction != "TO" or len(tokens) < 2:
         return unknown("COPY without FROM or TO")
-    dest = tokens[i + 1]
+    dest = tokens[1]
     if dest.token_type is TokenType.STRING:
         return hard("COPY ... TO a file writes on the server")
     word = str(dest.text).upper()
@@ -238,7 +270,8 @@ def _copy(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
     return read("COPY ... TO STDOUT reads a table")
 
 
-_LOCK_REASONS = {
+# (update, key) -> reason; the token scan gives the same ones.
+LOCK_REASONS = {
     (True, False): "SELECT ... FOR UPDATE takes row locks",
     (False, False): "SELECT ... FOR SHARE takes row locks",
     (True, True): "SELECT ... FOR NO KEY UPDATE takes row locks",
@@ -286,6 +319,8 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
     if not isinstance(tree, (exp.Query, exp.Values, exp.DML)):
         return unknown(f"unrecognised statement (parsed as {type(tree).__name__})")
     found: list[Verdict] = []
+    # What DECLARE ... CURSOR accepts: a SELECT or VALUES, no INTO, nothing that writes.
+    cursor_query = not isinstance(tree, exp.DML)
     for node in tree.walk():
         if isinstance(node, exp.Func):
             name = _function_name(node, sql)
@@ -299,24 +334,28 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
                 found.append(v)
         elif isinstance(node, exp.Lock):
             key = bool(node.args.get("key"))
-            found.append(hard(_LOCK_REASONS[(bool(node.args.get("update")), key)]))
+            found.append(hard(LOCK_REASONS[(bool(node.args.get("update")), key)]))
         elif isinstance(node, exp.Select) and node.args.get("into") is not None:
+            cursor_query = False
             into = node.args["into"]
             if into.args.get("temporary"):
                 found.append(hard("SELECT ... INTO TEMP creates a temporary table", session=True))
             else:
                 found.append(hard("SELECT ... INTO creates a table"))
         elif isinstance(node, _DML):
+            cursor_query = False
             kind = type(node).__name__.upper()
             if node is tree:
                 found.append(hard(f"WITH ... {kind} writes rows"))
             else:
                 found.append(hard(f"data-modifying {kind} inside the statement"))
         elif isinstance(node, _NOT_READ):
+            cursor_query = False
             found.append(unknown(f"unrecognised statement ({type(node).__name__} inside)"))
-    if not found:
-        return read("a read-only query")
-    return combine(found)
+    verdict = combine(found) if found else read("a read-only query")
+    if cursor_query:
+        return verdict._replace(statement=Statement.QUERY)
+    return verdict
 
 
 def _table(node: exp.Table) -> Verdict | None:

@@ -86,19 +86,18 @@ def _decide(text: str, policy: Policy) -> Route:
         ) from None
     hint = _HINT.match(text)
     if hint is not None:
-        return _hinted(Target(hint.group(1).lower()), verdict)
-    if verdict.primary:
-        return Route(Target.PRIMARY, verdict.reason, verdict.session)
-    return Route(Target.REPLICA, verdict.reason, verdict.session)
+        target, reason = _hinted(Target(hint.group(1).lower()), verdict)
+    elif verdict.primary:
+        target, reason = Target.PRIMARY, verdict.reason
+    else:
+        target, reason = Target.REPLICA, verdict.reason
+    return Route(target, reason, verdict.session, verdict.statement)
 
 
-def _hinted(wanted: Target, verdict: Verdict) -> Route:
+def _hinted(wanted: Target, verdict: Verdict) -> tuple[Target, str]:
+    # A hint moves the statement (or does not); it never changes what it is.
     if wanted is Target.PRIMARY:
-        return Route(Target.PRIMARY, f"hint pgcluster:primary ({verdict.reason})", verdict.session)
+        return Target.PRIMARY, f"hint pgcluster:primary ({verdict.reason})"
     if verdict.primary and (verdict.hard or verdict.session):
-        return Route(
-            Target.PRIMARY,
-            f"hint pgcluster:replica ignored: {verdict.reason}",
-            verdict.session,
-        )
-    return Route(Target.REPLICA, f"hint pgcluster:replica ({verdict.reason})", verdict.session)
+        return Target.PRIMARY, f"hint pgcluster:replica ignored: {verdict.reason}"
+    return Target.REPLICA, f"hint pgcluster:replica ({verdict.reason})"

@@ -1,4 +1,4 @@
-"""The classifier's public value types: `Target`, `Route` and `Policy`."""
+"""The classifier's public value types: `Target`, `Statement`, `Route` and `Policy`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from ..errors import ConfigurationError
 
-__all__ = ["Policy", "Route", "Target"]
+__all__ = ["Policy", "Route", "Statement", "Target"]
 
 
 class Target(str, enum.Enum):
@@ -25,6 +25,35 @@ class Target(str, enum.Enum):
         return self.value
 
 
+class Statement(str, enum.Enum):
+    """What kind of statement a SQL string is, for the callers that need one kind.
+
+    - ``QUERY``: exactly one statement that ``DECLARE ... CURSOR FOR`` accepts,
+      so a server-side cursor can stream it: SELECT, VALUES, TABLE or WITH ...
+      SELECT, without ``INTO`` and without a data-modifying CTE (``FOR UPDATE``
+      is accepted);
+    - ``TRANSACTION``: transaction control: BEGIN, START TRANSACTION, COMMIT,
+      END, ROLLBACK [TO SAVEPOINT], ABORT, SAVEPOINT, RELEASE, PREPARE
+      TRANSACTION (not COMMIT / ROLLBACK PREPARED, which act on a prepared
+      transaction and cannot run inside a transaction block);
+    - ``COPY``: a COPY with the client (``FROM STDIN``, ``TO STDOUT``), which
+      needs psycopg's ``cursor.copy()``; a COPY with a server file or PROGRAM
+      is ``OTHER``;
+    - ``OTHER``: everything else, EXPLAIN included.
+
+    A string of several statements is ``TRANSACTION`` if any of them is, else
+    ``COPY`` if any is, else ``OTHER``: never ``QUERY``.
+    """
+
+    QUERY = "query"
+    TRANSACTION = "transaction"
+    COPY = "copy"
+    OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """The classifier's decision for one SQL string.
@@ -32,12 +61,15 @@ class Route:
     ``reason`` is a short human sentence naming the rule that decided, and
     ``session`` is true when the statement reads or changes state that lives
     on one connection (SET, PREPARE, cursors, transaction control, temporary
-    tables, ``set_config()``, ``currval()``, ...).
+    tables, ``set_config()``, ``currval()``, ...). ``statement`` says what
+    kind of statement the string is (see `Statement`); a hint comment does not
+    change it.
     """
 
     target: Target
     reason: str
     session: bool = False
+    statement: Statement = Statement.OTHER
 
 
 _RANK = {"i": 0, "s": 1, "v": 2}
@@ -139,6 +171,7 @@ class Verdict(NamedTuple):
     session: bool = False
     hard: bool = False
     unknown: bool = False  # not recognised or not parsed
+    statement: Statement = Statement.OTHER
 
 
 def read(reason: str) -> Verdict:

@@ -1,4 +1,5 @@
-"""The rules table: statements decided by their leading keyword alone.
+"""The rules table: statements decided by their leading keyword alone, and which are
+transaction control.
 
 Reads (SELECT, WITH, VALUES, TABLE), SHOW, EXPLAIN and COPY need a closer look
 and are not here; everything in this table goes to the primary. A leading
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._route import Verdict, hard
+from ._route import Statement, Verdict, hard
 from ._sqlglot import Token, TokenType
 
 # keyword -> (reason, session)
@@ -63,6 +64,21 @@ STATEMENTS: dict[str, tuple[str, bool]] = {
 }
 
 _TEMP_WORDS = frozenset({"TEMP", "TEMPORARY"})
+# START is only ever START TRANSACTION; ROLLBACK covers ROLLBACK TO SAVEPOINT.
+_TRANSACTION_CONTROL = frozenset(
+    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"}
+)
+
+
+def keyword_statement(keyword: str, second: str) -> Statement:
+    """The kind of a statement of the table, from its first two words (upper case)."""
+    if keyword in ("COMMIT", "ROLLBACK") and second == "PREPARED":
+        # They finish a transaction prepared earlier, maybe by another session,
+        # and cannot run inside a transaction block.
+        return Statement.OTHER
+    if keyword in _TRANSACTION_CONTROL or (keyword == "PREPARE" and second == "TRANSACTION"):
+        return Statement.TRANSACTION
+    return Statement.OTHER
 
 
 def _word(tok: Token) -> str:
@@ -81,7 +97,8 @@ def keyword_verdict(keyword: str, tokens: Sequence[Token]) -> Verdict | None:
     if keyword in ("COMMIT", "ROLLBACK") and second == "PREPARED":
         return hard(f"{keyword} PREPARED is two-phase commit")
     if keyword == "PREPARE" and second == "TRANSACTION":
-        return hard("PREPARE TRANSACTION is two-phase commit", session=True)
+        verdict = hard("PREPARE TRANSACTION is two-phase commit", session=True)
+        return verdict._replace(statement=Statement.TRANSACTION)
     if keyword == "CREATE":
         head = [_word(t) for t in tokens[1:5]]
         if _TEMP_WORDS.intersection(head):
@@ -100,4 +117,4 @@ def keyword_verdict(keyword: str, tokens: Sequence[Token]) -> Verdict | None:
             return hard("CREATE INDEX CONCURRENTLY is DDL")
         if "TABLE" in head and any(t.token_type is TokenType.ALIAS for t in tokens):
             return hard("CREATE TABLE AS writes a new table")
-    return hard(reason, session)
+    return hard(reason, session)._replace(statement=keyword_statement(keyword, second))
