@@ -24,8 +24,8 @@ _SECRET_KEYS = frozenset({"password", "sslpassword", "sslkey"})
 def resolve(conninfo: str | None, env: Mapping[str, str] | None = None) -> str:
     """Return the connection string to use: *conninfo*, else ``$DATABASE_URL``.
 
-    Raise `ConfigurationError` when neither is given, or when the string is
-    malformed. The error never quotes the string itself (it may hold a password).
+    Raise `ConfigurationError` when neither is given, when the string is
+    empty (libpq would silently use its defaults), or when it is malformed. The error never quotes the string itself (it may hold a password).
     """
     if conninfo is None:
         conninfo = (os.environ if env is None else env).get(DATABASE_URL) or None
@@ -38,6 +38,14 @@ def resolve(conninfo: str | None, env: Mapping[str, str] | None = None) -> str:
         raise ConfigurationError(
             f"conninfo must be a str such as 'postgresql://user@host/db',"
             f" not {type(conninfo).__name__}"
+        )
+    if not conninfo.strip():
+        # libpq would take "" as "all defaults" (a local socket, $PGHOST, ...): almost
+        # always a variable left empty by mistake, so it is not accepted silently.
+        raise ConfigurationError(
+            "empty connection string: give the server's, e.g. 'postgresql://user@host:5432/db'"
+            " (or None to use $DATABASE_URL); for libpq's defaults and PG* environment"
+            " variables, name one parameter at least, e.g. 'dbname=app'"
         )
     parse(conninfo)
     return conninfo

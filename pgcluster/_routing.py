@@ -9,8 +9,8 @@ from __future__ import annotations
 from psycopg import sql as psycopg_sql
 
 from ._query import Query
-from .classifier import Policy, Route, Target, classify
-from .errors import ConfigurationError, SessionStatementError
+from .classifier import Policy, Route, Statement, Target, classify
+from .errors import ConfigurationError, InvalidQueryError, SessionStatementError
 
 _REPLICA_HINT = "/* pgcluster:replica */ "
 
@@ -43,15 +43,75 @@ def check_not_session(route: Route) -> None:
         )
 
 
-def decide(query: Query, policy: Policy | None, target: Target | None, pinned: bool) -> Route:
-    """The route of one pool-level statement.
+_QUERY = Statement.QUERY
+_COPY = Statement.COPY
+_TRANSACTION = Statement.TRANSACTION
+
+
+def check_method(route: Route, method: str) -> None:
+    """Refuse a statement that *method* (``"query"`` or ``"stream"``) cannot run.
+
+    - a COPY with the client (``FROM STDIN``, ``TO STDOUT``) needs psycopg's
+      ``cursor.copy()``, through neither;
+    - `stream()` declares a server-side cursor, which only one SELECT, VALUES,
+      TABLE or WITH ... SELECT can feed (`Statement.QUERY`).
+
+    *route* is the classifier's, not an override's (`decide()` keeps it).
+    """
+    statement = route.statement
+    if statement is _QUERY:
+        return
+    if statement is _COPY:
+        raise InvalidQueryError(
+            f"{method}() cannot run a COPY with the client ({route.reason}): use psycopg's"
+            " copy API on a connection, `with pool.connection() as conn:` (or"
+            " `session.connection` inside task() or tx()), then"
+            " `with conn.cursor().copy(sql) as copy:`"
+        )
+    if method == "stream":
+        raise InvalidQueryError(
+            f"stream() takes one SELECT, VALUES, TABLE or WITH ... SELECT, which a"
+            f" server-side cursor can be declared for; this statement is not one"
+            f" ({route.reason}): run it with query(), which returns the rows of"
+            " ... RETURNING too"
+        )
+
+
+def check_in_session(route: Route) -> None:
+    """Refuse transaction control inside ``task()`` or ``tx()``.
+
+    A COMMIT (or a BEGIN, a SAVEPOINT, ...) sent there would end or start a
+    transaction behind the block's back: a ``tx()`` block that then raises
+    would leave committed writes.
+    """
+    if route.statement is _TRANSACTION:
+        raise SessionStatementError(
+            f"transaction control is refused inside task() and tx() ({route.reason}):"
+            " a tx() block commits when it ends and rolls back if it raises; for a"
+            " savepoint nest `with session.tx():` inside it; for a transaction inside"
+            " task() (which runs in autocommit) use `with session.tx():` too"
+        )
+
+
+def decide(
+    query: Query,
+    policy: Policy | None,
+    target: Target | None,
+    pinned: bool,
+    method: str = "query",
+) -> Route:
+    """The route of one pool-level statement run by *method* (``"query"`` or ``"stream"``).
 
     *target* is the caller's ``target=``; *pinned* is true inside `use_primary()`.
     A statement that must run on the primary (a write, a lock, ...) cannot be
-    sent to a replica: ``target="replica"`` on it raises.
+    sent to a replica: ``target="replica"`` on it raises. A statement that
+    changes session state, or that *method* cannot run (see `check_method()`),
+    raises too.
     """
     route = classify(query, policy)
     check_not_session(route)
+    if route.statement is not _QUERY:
+        check_method(route, method)
     if target is Target.PRIMARY:
         return ASKED_PRIMARY
     if pinned:

@@ -28,6 +28,7 @@ __all__ = [
     "PoolTimeoutError",
     "ReplicaWriteError",
     "RoleMismatchError",
+    "SessionClosedError",
     "SessionStatementError",
     "UnavailableError",
     "WriteOutcomeUnknown",
@@ -62,11 +63,26 @@ class PoolTimeoutError(UnavailableError, psycopg_pool.PoolTimeout):
 
 
 class SessionStatementError(Error, psycopg.ProgrammingError):
-    """A statement that changes session state was sent through the pool-level `query()`.
+    """A statement was sent where its effect on the connection's session would do harm.
 
-    On a pooled connection its effect (a SET, a LISTEN, a temporary table, an
-    open transaction) would leak to whoever gets the connection next. Run it
-    inside ``task()`` or ``tx()``, or in the pool's ``configure=`` callback.
+    - Through the pool-level `query()` or `stream()`, a statement that changes
+      session state: on a pooled connection its effect (a SET, a LISTEN, a
+      temporary table, an open transaction) would leak to whoever gets the
+      connection next. Run it inside ``task()`` or ``tx()``, or in the pool's
+      ``configure=`` callback.
+    - Inside ``task()`` or ``tx()``, transaction control (BEGIN, COMMIT,
+      ROLLBACK, SAVEPOINT, ...): it would end or start a transaction behind the
+      block's back, so that a block that then raises leaves committed writes.
+      Use ``tx()`` (nested inside a ``tx()``, it is a savepoint) and let the
+      block commit or roll back.
+    """
+
+
+class SessionClosedError(Error, psycopg.InterfaceError):
+    """A `Session` was used after its ``task()`` or ``tx()`` block ended.
+
+    Its connection went back to the pool and may be running someone else's
+    statements or transaction by now: the session refuses every call instead.
     """
 
 

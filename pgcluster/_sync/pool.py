@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Iterator, Callable
 from contextlib import closing, contextmanager
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -22,9 +22,10 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import RowFactory, dict_row
 
 from .. import _conninfo
+from .._options import check_options
 from .._query import Query, check_query
 from .._result import Result
-from .._routing import check_not_session
+from .._routing import check_method, check_not_session
 from .._tx import TxOptions
 from ..classifier import classify
 from ..errors import ConfigurationError, PoolClosedError, PoolTimeoutError
@@ -77,7 +78,12 @@ class Pool:
         reset: ConnectionCallback | None = None,
         check: ConnectionCallback | None = None,
         kwargs: dict[str, Any] | None = None,
+        # Misspelt options land here, for an error that names the right one; typed
+        # NoReturn so that a type checker still flags them.
+        **unknown: NoReturn,
     ) -> None:
+        if unknown:
+            check_options(type(self).__name__, unknown, Pool.__init__)
         conninfo = _conninfo.resolve(conninfo)
         managed = _MANAGED_KWARGS.intersection(kwargs or ())
         if managed:
@@ -172,7 +178,9 @@ class Pool:
         `SessionStatementError`: run it in `task()`.
         """
         check_query(query)
-        check_not_session(classify(query))
+        route = classify(query)
+        check_not_session(route)
+        check_method(route, "query")
         # What _connection() does, without a generator-based context manager: this
         # runs for every statement (bench: pool / psycopg_pool).
         conn = self._getconn(None)
@@ -193,7 +201,9 @@ class Pool:
         (wrap the loop in ``contextlib.closing()`` to make that immediate).
         """
         check_query(query)
-        check_not_session(classify(query))
+        route = classify(query)
+        check_not_session(route)
+        check_method(route, "stream")
         with (
             self._connection() as conn,
             closing(stream_rows(conn, query, params, batch_size)) as rows,
@@ -205,7 +215,11 @@ class Pool:
     def task(self) -> Iterator[Session]:
         """Hold one connection for the block: statements run on it in order (autocommit)."""
         with self._connection() as conn:
-            yield Session(conn, self._dirty)
+            session = Session(conn, self._dirty)
+            try:
+                yield session
+            finally:
+                session._close()
 
     @contextmanager
     def tx(
@@ -220,7 +234,11 @@ class Pool:
         """
         options = TxOptions.of(isolation_level, read_only, deferrable)
         with self._connection() as conn, transaction(conn, options):
-            yield Session(conn, self._dirty)
+            session = Session(conn, self._dirty)
+            try:
+                yield session
+            finally:
+                session._close()
 
     def run_tx(
         self,
@@ -246,16 +264,24 @@ class Pool:
         """A psycopg connection, as `psycopg_pool.ConnectionPool.connection()` gives.
 
         Not in autocommit: the block's work is committed at its end (rolled
-        back if it raises), as psycopg_pool does.
+        back if it raises), as psycopg_pool does. Unlike psycopg_pool, the
+        connection is then cleaned as after a `task()` (``DISCARD ALL``, then
+        ``configure=`` again), so that what the block set (``SET search_path``,
+        a prepared statement, a temporary table) does not leak to its next user.
         """
         with self._connection(timeout) as conn:
+            self._dirty.add(conn)  # nothing tells what the block does with it
             conn.set_autocommit(False)
             with conn:
                 yield conn
 
     def getconn(self, timeout: float | None = None) -> Connection[Any]:
-        """Take a connection (not in autocommit); give it back with `putconn()`."""
+        """Take a connection (not in autocommit); give it back with `putconn()`.
+
+        `putconn()` cleans it as `connection()` does.
+        """
         conn = self._getconn(timeout)
+        self._dirty.add(conn)
         conn.set_autocommit(False)
         return conn
 
@@ -363,5 +389,25 @@ class Pool:
             # A task changed session state: wipe it, then redo what configure= set.
             self._dirty.discard(conn)
             conn.execute("DISCARD ALL")
+            forget_prepared(conn)
             if self._configure is not None:
                 self._configure(conn)
+
+
+def forget_prepared(conn: Connection[Any]) -> None:
+    """Make psycopg forget the statements it prepared on *conn*: ``DISCARD ALL`` dropped them.
+
+    psycopg notices a ``DISCARD ALL`` only the first time a connection runs
+    that text (psycopg 3.3 checks the result of a statement only when it is new
+    to its cache): without this, a statement it had prepared (run 5 times,
+    ``prepare_threshold``) fails on the next use with "prepared statement
+    _pg3_0 does not exist". Private psycopg state, hence the getattr()s.
+    """
+    prepared = getattr(conn, "_prepared", None)
+    clear = getattr(prepared, "clear", None)
+    if clear is not None:
+        clear()
+        # clear() also queues a DEALLOCATE ALL for the next statement: done already.
+        pending = getattr(prepared, "_to_flush", None)
+        if pending is not None:
+            pending.clear()

@@ -21,9 +21,10 @@ from psycopg import Connection, Cursor, IsolationLevel, pq
 from .._acompat import sleep
 from .._query import Query, check_query
 from .._result import Result
+from .._routing import check_in_session, check_method
 from .._tx import TxOptions, backoff_delays, is_retryable
 from ..classifier import classify
-from ..errors import ConfigurationError, ReplicaWriteError
+from ..errors import ConfigurationError, ReplicaWriteError, SessionClosedError
 
 logger = logging.getLogger("pgcluster")
 
@@ -51,9 +52,14 @@ class Session:
     `tx()` (one transaction). Statements that change session state (SET,
     LISTEN, PREPARE, temporary tables, ...) are fine here: when the block
     ends, the connection is cleaned with ``DISCARD ALL`` before it is reused.
+    Transaction control (BEGIN, COMMIT, SAVEPOINT, ...) is refused with
+    `SessionStatementError`: nest ``tx()`` instead.
+
+    Once the block has ended, every call raises `SessionClosedError`: the
+    connection is back in the pool, maybe in someone else's transaction.
     """
 
-    __slots__ = ("_conn", "_dirty", "_replica")
+    __slots__ = ("_closed", "_conn", "_dirty", "_replica", "_streams")
 
     def __init__(
         self,
@@ -64,19 +70,53 @@ class Session:
         self._conn = conn
         self._dirty = dirty  # where to note that the connection needs cleaning
         self._replica = replica  # the replica's name when this session is on one
+        self._closed = False
+        self._streams: set[RowStream] = set()  # the cursors of stream() being read
+
+    @property
+    def closed(self) -> bool:
+        """True once the ``task()`` or ``tx()`` block that gave this session has ended."""
+        return self._closed
+
+    def _close(self) -> None:
+        """Refuse every later call, and close the cursors of unfinished `stream()` loops.
+
+        Called by the code that yields the session when its block ends, before the
+        connection goes back to the pool: a loop resumed later raises instead of
+        reading from (or closing its cursor on) a connection that is someone else's.
+        """
+        self._closed = True
+        while self._streams:
+            rows = self._streams.pop()
+            try:
+                rows.close()
+            except (psycopg.Error, RuntimeError, ValueError) as ex:
+                # Broken, or being read by another task (RuntimeError; ValueError in sync
+                # code): the pool cleans or replaces the connection.
+                logger.debug("could not close a stream() of an ended session: %s", ex)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionClosedError(
+                "this session's task() or tx() block has ended: its connection is back in"
+                " the pool, maybe running someone else's transaction. Use the session only"
+                " inside its block (start another task() or tx() for more statements)"
+            )
 
     @property
     def connection(self) -> Connection[Any]:
         """The underlying psycopg connection, for what this API does not cover (COPY, ...).
 
         Whatever is done with it, the connection is cleaned when the block ends.
+        Do not keep it beyond the block: it goes back to the pool.
         """
+        self._check_open()
         self._dirty.add(self._conn)
         return self._conn
 
     def query(self, query: Query, params: Params | None = None) -> Result[Any]:
         """Run *query* with *params*; return its rows (see `Result`)."""
-        self._note(query)
+        self._note(query, "query")
         try:
             return execute(self._conn, query, params)
         except psycopg.errors.ReadOnlySqlTransaction as ex:
@@ -85,18 +125,32 @@ class Session:
     def stream(
         self, query: Query, params: Params | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> RowStream:
-        """Yield the rows of *query* from a server-side cursor, *batch_size* at a time."""
-        self._note(query)
+        """Yield the rows of *query* from a server-side cursor, *batch_size* at a time.
+
+        *query* is one SELECT, VALUES, TABLE or WITH ... SELECT; for
+        ``... RETURNING`` use `query()`.
+        """
+        self._note(query, "stream")
         try:
             with closing(stream_rows(self._conn, query, params, batch_size)) as rows:
-                for row in rows:
-                    yield row
+                self._streams.add(rows)
+                try:
+                    for row in rows:
+                        yield row
+                        # Resumed after the block ended: the connection is someone else's.
+                        self._check_open()
+                finally:
+                    self._streams.discard(rows)
         except psycopg.errors.ReadOnlySqlTransaction as ex:
             raise self._replica_write_error(ex) from ex
 
-    def _note(self, query: Query) -> None:
+    def _note(self, query: Query, method: str) -> None:
+        self._check_open()
         check_query(query)
-        if classify(query).session:
+        route = classify(query)
+        check_in_session(route)
+        check_method(route, method)
+        if route.session:
             self._dirty.add(self._conn)
 
     def _replica_write_error(self, ex: psycopg.Error) -> psycopg.Error:
@@ -118,11 +172,14 @@ class Session:
 
         Commits when the block ends, rolls back if it raises.
         """
+        self._check_open()
         options = TxOptions.of(isolation_level, read_only, deferrable)
         with transaction(self._conn, options):
             yield self
 
     def __repr__(self) -> str:
+        if self._closed:
+            return f"<{type(self).__name__} closed>"
         status = pq.TransactionStatus(self._conn.info.transaction_status).name
         return f"<{type(self).__name__} {status}>"
 
