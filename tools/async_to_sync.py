@@ -73,6 +73,7 @@ RENAMES = {
     "aclose": "close",
     "aclosing": "closing",
     "asleep": "sleep",
+    "aspawn": "spawn",
     "asynccontextmanager": "contextmanager",
     "enter_async_context": "enter_context",
     "_async": "_sync",
@@ -194,19 +195,26 @@ def dedupe_imports(text: str) -> str:
 
 
 def generate(source: Path, target: Path) -> str:
-    """The sync twin of *source*, formatted as ruff formats the rest of the code."""
+    """The sync twin of *source*, linted and formatted as ruff does the rest of the code."""
     converted = header(source) + dedupe_imports(convert(source.read_text()))
-    # Dropping "await" shortens lines: let the formatter re-join what now fits.
+    # Renamed names sort differently, and "async-only" lines may leave an import
+    # unused: fix the import block first. Dropping "await" shortens lines: then let
+    # the formatter re-join what now fits.
+    fixed = _ruff(source, target, converted, "check", "--fix-only", "--select", "I001,F401")
+    return _ruff(source, target, fixed, "format")
+
+
+def _ruff(source: Path, target: Path, text: str, *command: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(target), "-"],
-        input=converted,
+        [sys.executable, "-m", "ruff", *command, "--quiet", "--stdin-filename", str(target), "-"],
+        input=text,
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
     )
     if result.returncode != 0:
-        raise SystemExit(f"ruff format failed on the twin of {source}:\n{result.stderr}")
+        raise SystemExit(f"ruff {command[0]} failed on the twin of {source}:\n{result.stderr}")
     return result.stdout
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Generator, Iterator, Callable, MutableSet
+from collections.abc import Callable, Generator, Iterator, MutableSet
 from contextlib import AbstractContextManager, ExitStack, closing, contextmanager
 from typing import Any, TypeVar, cast
 
