@@ -8,8 +8,11 @@ may go elsewhere, and a write's fate depends on whether it was sent.
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import psycopg_pool
+from psycopg import pq
 
 # SQLSTATEs that a server sends when it, not the statement, is the problem.
 UNAVAILABLE_SQLSTATES = frozenset(
@@ -26,17 +29,29 @@ UNAVAILABLE_SQLSTATES = frozenset(
 )
 
 
-def is_unavailable(error: BaseException) -> bool:
-    """True when *error* is about the node (down, unreachable, stopping), not the statement."""
+def is_unavailable(error: BaseException, *, broken: bool = True) -> bool:
+    """True when *error* is about the node (down, unreachable, stopping), not the statement.
+
+    *broken*: whether the connection that raised it is broken (`connection_broken`;
+    True when there was no connection). libpq's own failures carry no SQLSTATE,
+    and so do psycopg's client-side refusals (more than 65535 parameters, a
+    value it cannot adapt): only a broken connection makes one an outage.
+    """
     if isinstance(error, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)):
         return True
     if not isinstance(error, psycopg.OperationalError):
         return False
-    # No SQLSTATE: libpq's own failure (refused, reset, timed out, lost).
-    return error.sqlstate is None or error.sqlstate in UNAVAILABLE_SQLSTATES
+    if error.sqlstate is None:
+        return broken
+    return error.sqlstate in UNAVAILABLE_SQLSTATES
 
 
-def outcome_unknown(error: BaseException, sent: bool) -> bool:
+def connection_broken(conn: psycopg.BaseConnection[Any]) -> bool:
+    """True when *conn* is unusable: interrupted, or libpq says its link is bad."""
+    return conn.broken or conn.pgconn.status == pq.ConnStatus.BAD
+
+
+def outcome_unknown(error: BaseException, sent: bool, *, broken: bool = True) -> bool:
     """True when a write may or may not have been applied: the node failed after sending.
 
     A server error about the statement (a constraint, a syntax error) means
@@ -46,4 +61,4 @@ def outcome_unknown(error: BaseException, sent: bool) -> bool:
     """
     if not sent or isinstance(error, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)):
         return False
-    return is_unavailable(error)
+    return is_unavailable(error, broken=broken)

@@ -20,11 +20,16 @@ How a shell uses `ClusterHealth`:
 
 What a probe must report: ``pg_is_in_recovery()``; the WAL position
 (``pg_current_wal_lsn()`` on a primary, ``pg_last_wal_replay_lsn()`` on a
-replica, parsed by `parse_lsn`); and the node's *current* timeline. On a
-primary that is the first 8 hex digits of ``pg_walfile_name(pg_current_wal_lsn())``
-(``pg_control_checkpoint()`` still shows the old timeline until the first
-checkpoint after a promotion); on a replica ``received_tli`` from
-``pg_stat_wal_receiver``, else ``pg_control_checkpoint()``'s.
+replica, parsed by `parse_lsn`); the node's *current* timeline; and its
+``system_identifier`` (``pg_control_system()``), which every node of one
+cluster shares. On a primary the timeline is the first 8 hex digits of
+``pg_walfile_name(pg_current_wal_lsn())`` (``pg_control_checkpoint()`` still
+shows the old timeline until the first checkpoint after a promotion); on a
+replica ``received_tli`` from ``pg_stat_wal_receiver``, or None (unknown) when
+its WAL receiver is down: the checkpoint's timeline is then one or more
+failovers behind, and would make every replica look off timeline exactly
+while the primary is gone. A node's timeline never goes back: an unknown one
+keeps the last known.
 
 The class is not thread-safe: the shell holds a lock around it (the sync
 shell) or uses it from one event loop (the async shell).
@@ -193,7 +198,9 @@ class Backoff:
     """
 
     base: float = 1.0
-    cap: float = 30.0
+    # A few seconds at most: a healed replica is back soon after it answers, and
+    # a role change elsewhere ends every backoff at once (see ClusterHealth).
+    cap: float = 4.0
     reset_after: float = 30.0
 
     def __post_init__(self) -> None:
@@ -373,7 +380,7 @@ class Observation:
 
     in_recovery: bool
     lsn: int  # pg_current_wal_lsn() on a primary, pg_last_wal_replay_lsn() on a replica
-    timeline: int
+    timeline: int | None  # None: never known (a replica whose WAL receiver was down)
     at: float
 
 
@@ -386,6 +393,7 @@ class Status(Enum):
     OFF_TIMELINE = "off timeline"  # a replica not (yet) following the primary's timeline
     UNAVAILABLE = "unavailable"  # failing (SUSPECT or DOWN)
     FENCED = "fenced"  # claims to be a primary but is not the one: never written to or read from
+    FOREIGN = "foreign"  # a node of another cluster (system_identifier): never used
     UNPROBED = "unprobed"  # a replica no probe has answered yet
 
 
@@ -395,6 +403,7 @@ class ChangeKind(Enum):
     PROMOTED = "promoted"  # became the primary: writes go there now
     DEMOTED = "demoted"  # the primary was seen in recovery: a replica now
     FENCED = "fenced"
+    REJECTED = "rejected"  # belongs to another cluster: never used
     EJECTED = "ejected"  # left the rotation (or the primary failed)
     ADMITTED = "admitted"  # (re-)entered the rotation (or the primary came back)
 
@@ -441,6 +450,7 @@ class _Node:
     answering: bool = False  # the latest news of it is a successful probe
     error: str = ""  # the latest failure
     error_at: float = 0.0
+    identity: int | None = None  # its system_identifier, once a probe said
 
 
 class ClusterHealth:
@@ -450,7 +460,12 @@ class ClusterHealth:
     when another node reports it is no longer in recovery on a newer timeline
     (it was promoted), or on the same timeline while the seat is DOWN or in
     recovery; the highest timeline wins. Any other node that claims to be a
-    primary is fenced: writing there would fork the data.
+    primary is fenced: writing there would fork the data. Nor does the seat
+    take writes while any node has been seen on a newer timeline than its own:
+    someone else was promoted, even if no probe of the new primary answered yet.
+
+    *system_identifier* is the cluster's (None: the first one a probe reports);
+    a node reporting another is of another cluster, and never used.
     """
 
     def __init__(
@@ -461,6 +476,7 @@ class ClusterHealth:
         max_replica_lag: LagLimit | None = None,
         fallback_to_primary: bool = True,
         backoff: Backoff | None = None,
+        system_identifier: int | None = None,
     ) -> None:
         names = list(nodes)
         if len(set(names)) != len(names):
@@ -470,6 +486,8 @@ class ClusterHealth:
         self._nodes = {name: _Node(name) for name in names}
         self._seat = primary
         self._timeline: int | None = None  # the seat's, once seen; only grows
+        self._newest: int = 0  # the newest timeline any node was seen on
+        self._identity = system_identifier
         self._wal = WalHistory()
         self._max_lag = max_replica_lag
         self._fallback = fallback_to_primary
@@ -481,21 +499,42 @@ class ClusterHealth:
     # -- what the shells report ---------------------------------------------
 
     def probe_succeeded(
-        self, name: str, now: float, *, in_recovery: bool, lsn: int, timeline: int
+        self,
+        name: str,
+        now: float,
+        *,
+        in_recovery: bool,
+        lsn: int,
+        timeline: int | None,
+        system_identifier: int | None = None,
     ) -> list[Change]:
-        """A probe of *name* answered: its role, WAL position and timeline."""
+        """A probe of *name* answered: its role, WAL position, timeline (None:
+        unknown) and system identifier (None: not asked)."""
         _check_lsn(lsn)
-        _check_timeline(timeline)
+        if timeline is not None:
+            _check_timeline(timeline)
+        elif not in_recovery:
+            raise ValueError("a primary always knows its timeline")
         node = self._nodes[name]
+        if system_identifier is not None:
+            if self._identity is None:
+                self._identity = system_identifier
+            node.identity = system_identifier
+        # Never back: an unknown timeline keeps the last known one.
+        known = node.seen.timeline if node.seen is not None else None
+        if timeline is not None and (known is None or timeline > known):
+            known = timeline
+        if not self._foreign(node):
+            self._newest = max(self._newest, known or 0)
         # A node answering as the primary, or as its successor, skips its backoff:
         # writes have nowhere else to go (an old primary is fenced anyway).
         may_write = not in_recovery and (
-            name == self._seat or self._timeline is None or timeline >= self._timeline
+            name == self._seat or self._timeline is None or (known or 0) >= self._timeline
         )
         node.health = advance(node.health, PROBE_OK, now, self._backoff, skip_backoff=may_write)
-        node.seen = Observation(in_recovery, lsn, timeline, now)
+        node.seen = Observation(in_recovery, lsn, known, now)
         node.answering = True
-        return self._settle()
+        return self._settle(now)
 
     def probe_failed(self, name: str, now: float, reason: str) -> list[Change]:
         """A probe of *name* failed (refused, timed out, ...); *reason* shows in stats."""
@@ -519,8 +558,17 @@ class ClusterHealth:
     def status(self, name: str) -> Status:
         return self._status[name][0]
 
+    def is_down(self, name: str) -> bool:
+        """Whether a probe of *name* failed and none has passed since its backoff."""
+        return self._nodes[name].health.state is DOWN
+
     def fenced(self) -> list[str]:
         return self._with_status(Status.FENCED)
+
+    @property
+    def system_identifier(self) -> int | None:
+        """The cluster's system identifier, once known."""
+        return self._identity
 
     def readable_replicas(
         self, min_lsn: int | None = None, *, timeline: int | None = None
@@ -616,6 +664,7 @@ class ClusterHealth:
                 else 0.0,
                 "last_error": node.error or None,
                 "timeline": seen.timeline if seen else None,
+                "system_identifier": node.identity,
                 "lsn": format_lsn(seen.lsn) if seen else None,
                 "lag_bytes": lag.bytes if lag else None,
                 "lag_seconds": lag.seconds if lag else None,
@@ -635,12 +684,23 @@ class ClusterHealth:
         node.health = advance(node.health, signal, now, self._backoff)
         node.answering = False
         node.error, node.error_at = reason[:200], now
-        return self._settle()
+        return self._settle(now)
+
+    def _foreign(self, node: _Node) -> bool:
+        return node.identity is not None and node.identity != self._identity
 
     def _seat_usable(self) -> bool:
         seat = self._nodes[self._seat]
-        in_recovery = seat.seen is not None and seat.seen.in_recovery
-        return seat.health.state is not DOWN and not in_recovery
+        seen = seat.seen
+        if seen is None:
+            return seat.health.state is not DOWN
+        return (
+            seat.health.state is not DOWN
+            and not seen.in_recovery
+            and not self._foreign(seat)
+            # Someone was seen on a newer timeline: the seat was superseded.
+            and (seen.timeline or 0) >= self._newest
+        )
 
     def _elect(self) -> None:
         """Move the seat to a promoted node, if one qualifies (highest timeline first)."""
@@ -654,6 +714,9 @@ class ClusterHealth:
                 or node.health.state is not UP
                 or seen is None
                 or seen.in_recovery
+                or seen.timeline is None
+                or seen.timeline < self._newest
+                or self._foreign(node)
             ):
                 continue
             if self._timeline is None:
@@ -672,22 +735,30 @@ class ClusterHealth:
             timeline, self._seat = max(candidates, key=lambda c: c[0])
             self._timeline = timeline
 
-    def _settle(self) -> list[Change]:
+    def _settle(self, now: float) -> list[Change]:
         """After any report: elect, follow the primary's WAL, and say what changed."""
-        old_seat = self._seat
+        old_seat, had_primary = self._seat, self._status[self._seat][0] is Status.PRIMARY
         self._elect()
         if self._seat != old_seat:
             self._wal.reset()  # positions of the old primary's history mean nothing now
         seat = self._nodes[self._seat]
         if seat.answering and seat.seen is not None and not seat.seen.in_recovery:
-            self._timeline = max(self._timeline or 0, seat.seen.timeline)
+            self._timeline = max(self._timeline or 0, seat.seen.timeline or 0)
             self._wal.note(seat.seen.lsn, seat.seen.at)
+        if self._seat != old_seat or had_primary != self._seat_usable():
+            # The roles moved: a node serving its backoff may be the one that now
+            # follows the new primary (or the next to be promoted). Probe it now.
+            for node in self._nodes.values():
+                if node.health.state is DOWN and node.health.retry_at > now:
+                    node.health = replace(node.health, retry_at=now)
 
         changes = []
         for name, node in self._nodes.items():
             before, after = self._status[name][0], self._classify(node)
             self._status[name] = after
-            promoted = name == self._seat and name != old_seat
+            # Promoted: the seat moved here, or its holder was a replica until now (no
+            # primary answered at open, then the seat's own node was promoted).
+            promoted = name == self._seat and (name != old_seat or before in _STANDBY)
             kind = _kind(before, after[0], promoted=promoted)
             if kind is not None:
                 changes.append(Change(kind, name, before, after[0], after[1]))
@@ -698,6 +769,11 @@ class ClusterHealth:
     def _classify(self, node: _Node) -> tuple[Status, str]:
         """The node's status, and why."""
         seen = node.seen
+        if self._foreign(node):
+            return Status.FOREIGN, (
+                f"system_identifier {node.identity}, not this cluster's {self._identity}:"
+                " a node of another cluster, never used"
+            )
         if node.name == self._seat and self._seat_usable():
             return Status.PRIMARY, "takes writes"
         if seen is not None and not seen.in_recovery and node.answering:
@@ -710,7 +786,13 @@ class ClusterHealth:
         if seen is None:
             return Status.UNPROBED, "no probe has answered yet"
         # Here the node is a replica: an UP node that claimed to be a primary was fenced above.
-        if self._timeline is not None and seen.timeline != self._timeline:
+        # Behind the primary's timeline, it cannot follow it; ahead of it, it follows a
+        # newer primary (the seat is stale): it serves reads.
+        if (
+            self._timeline is not None
+            and seen.timeline is not None
+            and seen.timeline < self._timeline
+        ):
             return Status.OFF_TIMELINE, (
                 f"replays timeline {seen.timeline}, the primary is on {self._timeline}"
             )
@@ -742,12 +824,17 @@ class ClusterHealth:
         )
 
 
+_STANDBY = frozenset({Status.REPLICA, Status.LAGGING, Status.OFF_TIMELINE})
+
+
 def _kind(before: Status, after: Status, *, promoted: bool) -> ChangeKind | None:
     """What a status change means; None for a move between two out-of-service states."""
     if before is after:
         return None
     if after is Status.FENCED:
         return ChangeKind.FENCED
+    if after is Status.FOREIGN:
+        return ChangeKind.REJECTED
     if after is Status.PRIMARY:
         return ChangeKind.PROMOTED if promoted else ChangeKind.ADMITTED
     if before is Status.PRIMARY:

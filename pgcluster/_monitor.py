@@ -4,6 +4,10 @@ One asyncio implementation serves both shells: `AsyncCluster` runs it as a
 task on its own loop (`TaskRunner`), `Cluster` on a loop in a daemon thread
 (`ThreadRunner`). asyncio is what lets every probe have a deadline: a
 blocking psycopg call to a paused (SIGSTOPped) server would hang for ever.
+
+Each node has its own probe loop, and each probe is reported as it completes:
+a hung node costs its own loop ``probe_timeout``, never the others' news (a
+promotion elsewhere is seen within one interval).
 """
 
 from __future__ import annotations
@@ -25,17 +29,21 @@ logger = logging.getLogger("pgcluster")
 
 T = TypeVar("T")
 
-# One round trip: role, WAL position and *current* timeline (see _health's notes).
+# One round trip: role, WAL position, *current* timeline (NULL: unknown, a replica
+# whose WAL receiver is down; see _health's notes) and the cluster's identity.
 PROBE_SQL = """\
 SELECT pg_is_in_recovery(),
        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
             ELSE pg_current_wal_lsn() END::text,
        CASE WHEN pg_is_in_recovery()
-            THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver),
-                          (pg_control_checkpoint()).timeline_id)
+            THEN (SELECT received_tli FROM pg_stat_wal_receiver)
             ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
-       END
+       END,
+       (pg_control_system()).system_identifier::text
 """
+
+# Changes after which every node is probed at once: the roles moved.
+_ROLE_CHANGES = frozenset({ChangeKind.PROMOTED, ChangeKind.DEMOTED, ChangeKind.FENCED})
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,8 @@ class Probe:
 
     in_recovery: bool
     lsn: int
-    timeline: int
+    timeline: int | None
+    system_identifier: int
 
 
 async def probe(conninfo: str, timeout: float, connect_kwargs: Mapping[str, Any]) -> Probe:
@@ -57,15 +66,20 @@ async def probe(conninfo: str, timeout: float, connect_kwargs: Mapping[str, Any]
             cur = await conn.execute(PROBE_SQL)
             row = await cur.fetchone()
         assert row is not None
-        in_recovery, lsn, timeline = row
+        in_recovery, lsn, timeline, identity = row
         # A standby that has replayed nothing yet reports no position.
-        return Probe(bool(in_recovery), parse_lsn(lsn) if lsn else 0, int(timeline))
+        return Probe(
+            bool(in_recovery),
+            parse_lsn(lsn) if lsn else 0,
+            None if timeline is None else int(timeline),
+            int(identity),
+        )
 
     return await asyncio.wait_for(ask(), timeout)
 
 
 class Monitor:
-    """Probes the nodes every *interval* seconds and feeds `ClusterHealth`.
+    """Probes each node every *interval* seconds and feeds `ClusterHealth`.
 
     *on_changes* receives the role changes and ejections each report caused
     (the cluster logs them and calls the user's hook). The health object is
@@ -89,6 +103,7 @@ class Monitor:
         self._lock = lock
         self._on_changes = on_changes
         self.health: ClusterHealth | None = None  # set once the roles are known
+        self._wake: dict[str, asyncio.Event] = {}  # per node loop: probe now
 
     async def probe_all(self, names: list[str] | None = None) -> dict[str, Probe | Exception]:
         """Probe *names* (default: every node) at once; a failure is returned, not raised."""
@@ -105,7 +120,7 @@ class Monitor:
         return out
 
     def report(self, results: Mapping[str, Probe | Exception], now: float) -> None:
-        """Tell the health object what a round saw (the primary first: lag is measured
+        """Tell the health object what probes saw (the primary first: lag is measured
         against its position)."""
         assert self.health is not None
         changes: list[Change] = []
@@ -120,36 +135,56 @@ class Monitor:
                         in_recovery=result.in_recovery,
                         lsn=result.lsn,
                         timeline=result.timeline,
+                        system_identifier=result.system_identifier,
                     )
                 else:
                     changes += self.health.probe_failed(name, now, describe_error(result))
+        if any(change.kind in _ROLE_CHANGES for change in changes):
+            for event in self._wake.values():
+                event.set()
         if changes:
             self._on_changes(changes)
 
     async def run(self) -> None:
-        """Probe the due nodes every interval, until cancelled."""
+        """Probe each node in its own loop, every interval, until cancelled."""
+        self._wake = {name: asyncio.Event() for name in self._nodes}
+        await asyncio.gather(*(self._watch(name) for name in self._nodes))
+
+    async def _watch(self, name: str) -> None:
+        """One node's loop: wait an interval (or a wake-up), probe if due, report."""
+        assert self.health is not None
+        wake = self._wake[name]
         while True:
-            await asyncio.sleep(self._interval)
-            assert self.health is not None
-            now = time.monotonic()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(wake.wait(), self._interval)
+            wake.clear()
             with self._lock:
-                due = [name for name in self._nodes if self.health.probe_due(name, now)]
+                due = self.health.probe_due(name, time.monotonic())
+            if not due:
+                continue
             try:
-                self.report(await self.probe_all(due), time.monotonic())
-            except Exception:  # never let one bad round kill the monitor
-                logger.exception("health monitor round failed")
+                result: Probe | Exception = await probe(
+                    self._nodes[name], self._timeout, self._connect_kwargs
+                )
+            except Exception as ex:  # a failure is news about the node
+                result = ex
+            try:
+                self.report({name: result}, time.monotonic())
+            except Exception:  # never let one bad report kill the monitor
+                logger.exception("health monitor: reporting %s failed", name)
 
 
 def describe_error(error: BaseException) -> str:
     """A one-line description of a probe failure (libpq's messages name no password)."""
-    if isinstance(error, TimeoutError):
+    if isinstance(error, asyncio.TimeoutError):
         return "probe timed out"
     return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}"
 
 
 def log_change(change: Change) -> None:
-    """Fencing means two primaries: an ERROR. Other role changes: a WARNING; re-admission: INFO."""
-    if change.kind is ChangeKind.FENCED:
+    """Fencing means two primaries, a rejected node another cluster's: an ERROR. Other role
+    changes: a WARNING; re-admission: INFO."""
+    if change.kind in (ChangeKind.FENCED, ChangeKind.REJECTED):
         logger.error("%s", change)
     elif change.kind is ChangeKind.ADMITTED:
         logger.info("%s", change)

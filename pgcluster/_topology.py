@@ -51,14 +51,20 @@ def layout(
 ) -> Layout:
     """Resolve the constructor's arguments (and the environment) into a `Layout`.
 
-    - *primary* defaults to ``$DATABASE_URL``; *replicas* to the comma separated
-      ``$DATABASE_REPLICA_URLS`` (none if unset);
+    - *primary* defaults to ``$DATABASE_URL``; *replicas*, when *primary* is
+      not given either, to the comma separated ``$DATABASE_REPLICA_URLS``
+      (none if unset): an explicit primary never picks up replicas from the
+      environment, which may belong to another cluster;
+    - the same server (host, port, database) given twice is refused;
     - a multi-host *primary* (``postgresql://h1:5432,h2:5432/db``) given with no
       replicas is a set of hosts whose roles are probed when the cluster opens.
     """
     env = os.environ if env is None else env
+    explicit = primary is not None
     primary = _conninfo.resolve(primary, env)
-    if replicas is None:
+    if replicas is None and explicit:
+        replicas = []
+    elif replicas is None:
         replicas = [url.strip() for url in env.get(DATABASE_REPLICA_URLS, "").split(",")]
         replicas = [url for url in replicas if url]
     elif isinstance(replicas, (str, bytes)):
@@ -119,58 +125,98 @@ def split_hosts(conninfo: str) -> list[str]:
 
 
 def _named(conninfos: Sequence[str]) -> list[NodeSpec]:
-    """Name each node ``host:port/db``; a name seen twice gets ``#2``, ``#3``..."""
-    seen: dict[str, int] = {}
-    specs = []
+    """Name each node ``host:port/db``; the same server twice is refused (two "nodes"
+    that are one server would be read from as a replica and written to as a primary)."""
+    specs: dict[str, NodeSpec] = {}
     for conninfo in conninfos:
         name = _conninfo.describe(conninfo)
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            name = f"{name}#{seen[name]}"
-        specs.append(NodeSpec(name, conninfo))
-    return specs
+        if name in specs:
+            raise ConfigurationError(
+                f"the server {name!r} is given twice: list each node once"
+                " (the primary's own DSN given as a replica?)"
+            )
+        specs[name] = NodeSpec(name, conninfo)
+    return list(specs.values())
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a probe at open said of a node's role."""
+
+    in_recovery: bool
+    timeline: int | None
 
 
 def assign_roles(
-    config: Layout, in_recovery: Mapping[str, bool | None]
+    config: Layout, seen: Mapping[str, Seen | None]
 ) -> tuple[NodeSpec, list[NodeSpec]]:
-    """The primary and the replicas, given each node's ``pg_is_in_recovery()``.
+    """The node holding the primary's seat, and the others, from what the probes saw.
 
-    *in_recovery* maps node names to the probe's answer, None when the node
-    could not be reached. Roles that contradict the configuration raise
-    `RoleMismatchError`; an unreachable node keeps its configured role (the
-    health checks deal with it), and is logged.
+    Configured roles are hints: after a failover yesterday's ``primary=`` is
+    a replica, and the application must still start. The seat goes to the
+    node that answers as a primary, the newest timeline first (an old primary
+    that came back is fenced by the health checks), the configured primary
+    breaking ties. With none answering as one, the configured primary (or
+    the first host) keeps the seat: reads go on, writes wait for a promotion.
+    *seen* maps node names to a probe's answer, None when it was unreachable.
     """
-    for name, answer in in_recovery.items():
+    for name, answer in seen.items():
         if answer is None:
             logger.warning("node %r could not be reached to check its role", name)
-
-    if config.primary is None:  # discover
-        primaries = [n for n in config.replicas if in_recovery.get(n.name) is False]
-        if len(primaries) != 1:
-            found = ", ".join(n.name for n in primaries) or "none"
-            raise RoleMismatchError(
-                f"a multi-host URL needs exactly one reachable primary among its hosts;"
-                f" found {found} ({_describe_probes(in_recovery)})"
+    nodes = list(config.nodes)
+    claims = [
+        (answer.timeline or 0, -index, node)
+        for index, node in enumerate(nodes)
+        if (answer := seen.get(node.name)) is not None and not answer.in_recovery
+    ]
+    if claims:
+        primary = max(claims, key=lambda claim: claim[:2])[2]
+        if len(claims) > 1:
+            logger.error(
+                "%s answer as primaries; %r, on the newest timeline, takes writes and the"
+                " others are fenced",
+                ", ".join(repr(node.name) for _, _, node in claims),
+                primary.name,
             )
-        return primaries[0], [n for n in config.replicas if n is not primaries[0]]
-
-    if in_recovery.get(config.primary.name) is True:
-        raise RoleMismatchError(
-            f"the primary {config.primary.name!r} is a standby (in recovery): check the"
-            " primary= connection string, or pass every host in one multi-host URL to"
-            " let the cluster find the primary"
+    else:
+        primary = nodes[0]
+        logger.warning(
+            "no node answers as the primary (%s): reads go to the replicas, writes wait"
+            " up to failover_timeout for one to be promoted",
+            _describe_probes(seen),
         )
-    for node in config.replicas:
-        if in_recovery.get(node.name) is False:
+    if config.primary is not None and primary is not config.primary and claims:
+        logger.warning(
+            "the configured primary %r is not the primary: %r is (the roles changed since"
+            " the configuration was written, a failover?)",
+            config.primary.name,
+            primary.name,
+        )
+    return primary, [node for node in nodes if node is not primary]
+
+
+def cluster_identity(identities: Mapping[str, int | None], primary: str) -> int | None:
+    """The cluster's ``system_identifier``: the primary's (else the first known), or
+    `RoleMismatchError` when a node reports another one (it belongs to another cluster)."""
+    known = {name: ident for name, ident in identities.items() if ident is not None}
+    if not known:
+        return None
+    ours = known.get(primary, next(iter(known.values())))
+    owner = primary if primary in known else next(iter(known))
+    for name, ident in known.items():
+        if ident != ours:
             raise RoleMismatchError(
-                f"the replica {node.name!r} is not in recovery: it is a primary (the"
-                " primary's own DSN given as a replica?); writes sent there would be lost"
-                " to the other replicas"
+                f"{name!r} belongs to another cluster: its system_identifier is {ident},"
+                f" {owner!r}'s is {ours} (a replica DSN of another database cluster, or"
+                " $DATABASE_REPLICA_URLS of another application?)"
             )
-    return config.primary, list(config.replicas)
+    return ours
 
 
-def _describe_probes(in_recovery: Mapping[str, bool | None]) -> str:
-    words = {True: "standby", False: "primary", None: "unreachable"}
-    return ", ".join(f"{name}: {words[answer]}" for name, answer in in_recovery.items())
+def _describe_probes(seen: Mapping[str, Seen | None]) -> str:
+    def word(answer: Seen | None) -> str:
+        if answer is None:
+            return "unreachable"
+        return "standby" if answer.in_recovery else "primary"
+
+    return ", ".join(f"{name}: {word(answer)}" for name, answer in seen.items())

@@ -23,6 +23,7 @@ __all__ = [
     "ConfigurationError",
     "Error",
     "InvalidQueryError",
+    "LoopMismatchError",
     "NoPrimaryError",
     "PoolClosedError",
     "PoolTimeoutError",
@@ -87,7 +88,12 @@ class SessionClosedError(Error, psycopg.InterfaceError):
 
 
 class RoleMismatchError(ConfigurationError):
-    """A node's actual role contradicts the configuration (a "replica" that is a primary, ...)."""
+    """A node belongs to another database cluster: its ``system_identifier`` differs.
+
+    Raised at open (the message names both identifiers). Configured roles are
+    only hints: a ``primary=`` that is a replica now (after a failover) is not
+    an error.
+    """
 
 
 class ReplicaWriteError(Error, psycopg.errors.ReadOnlySqlTransaction):
@@ -108,3 +114,11 @@ class WriteOutcomeUnknown(UnavailableError):
 
 class NoPrimaryError(UnavailableError):
     """No usable primary appeared within ``failover_timeout``; the message says what was seen."""
+
+
+class LoopMismatchError(Error, psycopg.InterfaceError):
+    """An `AsyncCluster` was used in another event loop than the one it was opened in.
+
+    Its pools and health monitor are tasks of that first loop. Open one cluster
+    per event loop (per ``asyncio.run()``), and close it before its loop ends.
+    """

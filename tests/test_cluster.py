@@ -21,9 +21,9 @@ import pgcluster
 from pgcluster.errors import (
     ConfigurationError,
     InvalidQueryError,
+    NoPrimaryError,
     PoolClosedError,
     ReplicaWriteError,
-    RoleMismatchError,
     SessionStatementError,
 )
 from pgcluster.testing import LocalCluster
@@ -216,19 +216,30 @@ def test_no_replicas_sends_everything_to_the_primary(local_cluster: LocalCluster
 def test_a_replica_dsn_that_points_at_the_primary_is_refused(
     local_cluster: LocalCluster,
 ) -> None:
-    cluster = pgcluster.Cluster(local_cluster.primary.dsn, [local_cluster.primary.dsn])
-    with pytest.raises(RoleMismatchError, match="not in recovery"):
-        cluster.open()
-    cluster.close()
+    with pytest.raises(ConfigurationError, match="is given twice"):
+        pgcluster.Cluster(local_cluster.primary.dsn, [local_cluster.primary.dsn])
 
 
-def test_a_primary_dsn_that_points_at_a_replica_is_refused(
+def test_configured_roles_are_hints_the_real_primary_takes_writes(
     local_cluster: LocalCluster,
 ) -> None:
-    cluster = pgcluster.Cluster(local_cluster.replicas[0].dsn, [local_cluster.replicas[1].dsn])
-    with pytest.raises(RoleMismatchError, match="standby"):
-        cluster.query("SELECT 1")
-    cluster.close()
+    primary, replica1, replica2 = local_cluster.primary, *local_cluster.replicas
+    with pgcluster.Cluster(replica1.dsn, [primary.dsn, replica2.dsn]) as cluster:
+        assert cluster.primary == f"127.0.0.1:{primary.port}/postgres"
+        rows = cluster.query(f"SELECT {WHO} AS node", target="primary")
+        assert rows[0]["node"] == "primary"
+
+
+def test_with_no_primary_reads_are_served_and_writes_wait_then_fail(
+    local_cluster: LocalCluster,
+) -> None:
+    replica1, replica2 = local_cluster.replicas
+    with pgcluster.Cluster(
+        replica1.dsn, [replica2.dsn], failover_timeout=0.5, load_catalog=False
+    ) as cluster:
+        assert (where(cluster)) in ("replica1", "replica2")
+        with pytest.raises(NoPrimaryError, match="no usable primary within failover_timeout"):
+            cluster.query("SELECT 1", target="primary")
 
 
 def test_a_multi_host_url_finds_the_primary(local_cluster: LocalCluster) -> None:
@@ -365,3 +376,20 @@ def test_use_after_close_is_clear(local_cluster: LocalCluster) -> None:
     cluster.close()
     with pytest.raises(PoolClosedError, match="closed"):
         cluster.query("SELECT 1")
+
+
+def test_a_tx_opened_inside_another_tx_of_the_cluster_is_warned_about(
+    cluster: pgcluster.Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="pgcluster")
+    with cluster.tx() as outer:
+        outer.query("SELECT 1")
+        assert "already open in this context" not in caplog.text
+        with cluster.tx() as inner:  # a second connection: may wait on outer's locks
+            inner.query("SELECT 1")
+    assert "a tx() of this cluster is already open in this context" in caplog.text
+    caplog.clear()
+    with cluster.tx() as outer:  # after the first ended: no warning
+        with outer.tx():  # the savepoint way: no warning either
+            pass
+    assert "already open" not in caplog.text

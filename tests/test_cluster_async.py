@@ -19,9 +19,9 @@ import pgcluster
 from pgcluster.errors import (
     ConfigurationError,
     InvalidQueryError,
+    NoPrimaryError,
     PoolClosedError,
     ReplicaWriteError,
-    RoleMismatchError,
     SessionStatementError,
 )
 from pgcluster.testing import LocalCluster
@@ -217,19 +217,30 @@ async def test_no_replicas_sends_everything_to_the_primary(local_cluster: LocalC
 async def test_a_replica_dsn_that_points_at_the_primary_is_refused(
     local_cluster: LocalCluster,
 ) -> None:
-    cluster = pgcluster.AsyncCluster(local_cluster.primary.dsn, [local_cluster.primary.dsn])
-    with pytest.raises(RoleMismatchError, match="not in recovery"):
-        await cluster.open()
-    await cluster.close()
+    with pytest.raises(ConfigurationError, match="is given twice"):
+        pgcluster.AsyncCluster(local_cluster.primary.dsn, [local_cluster.primary.dsn])
 
 
-async def test_a_primary_dsn_that_points_at_a_replica_is_refused(
+async def test_configured_roles_are_hints_the_real_primary_takes_writes(
     local_cluster: LocalCluster,
 ) -> None:
-    cluster = pgcluster.AsyncCluster(local_cluster.replicas[0].dsn, [local_cluster.replicas[1].dsn])
-    with pytest.raises(RoleMismatchError, match="standby"):
-        await cluster.query("SELECT 1")
-    await cluster.close()
+    primary, replica1, replica2 = local_cluster.primary, *local_cluster.replicas
+    async with pgcluster.AsyncCluster(replica1.dsn, [primary.dsn, replica2.dsn]) as cluster:
+        assert cluster.primary == f"127.0.0.1:{primary.port}/postgres"
+        rows = await cluster.query(f"SELECT {WHO} AS node", target="primary")
+        assert rows[0]["node"] == "primary"
+
+
+async def test_with_no_primary_reads_are_served_and_writes_wait_then_fail(
+    local_cluster: LocalCluster,
+) -> None:
+    replica1, replica2 = local_cluster.replicas
+    async with pgcluster.AsyncCluster(
+        replica1.dsn, [replica2.dsn], failover_timeout=0.5, load_catalog=False
+    ) as cluster:
+        assert (await where(cluster)) in ("replica1", "replica2")
+        with pytest.raises(NoPrimaryError, match="no usable primary within failover_timeout"):
+            await cluster.query("SELECT 1", target="primary")
 
 
 async def test_a_multi_host_url_finds_the_primary(local_cluster: LocalCluster) -> None:
@@ -370,3 +381,20 @@ async def test_use_after_close_is_clear(local_cluster: LocalCluster) -> None:
     await cluster.close()
     with pytest.raises(PoolClosedError, match="closed"):
         await cluster.query("SELECT 1")
+
+
+async def test_a_tx_opened_inside_another_tx_of_the_cluster_is_warned_about(
+    cluster: pgcluster.AsyncCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="pgcluster")
+    async with cluster.tx() as outer:
+        await outer.query("SELECT 1")
+        assert "already open in this context" not in caplog.text
+        async with cluster.tx() as inner:  # a second connection: may wait on outer's locks
+            await inner.query("SELECT 1")
+    assert "a tx() of this cluster is already open in this context" in caplog.text
+    caplog.clear()
+    async with cluster.tx() as outer:  # after the first ended: no warning
+        async with outer.tx():  # the savepoint way: no warning either
+            pass
+    assert "already open" not in caplog.text

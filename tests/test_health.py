@@ -251,11 +251,12 @@ def test_the_old_primary_coming_back_as_a_primary_is_fenced() -> None:
     assert h.status(P) is Status.FENCED
 
 
-def test_the_old_primary_is_fenced_as_soon_as_it_answers_even_during_its_backoff() -> None:
+def test_the_old_primary_is_fenced_as_soon_as_it_answers() -> None:
     h = healthy()
     fail_over(h)
+    # The promotion ended its backoff (a role change re-probes every DOWN node at once).
+    assert h.probe_due(P, 6.5)
     assert kinds(as_primary(h, P, 6.5, 1500, tl=1)) == [(P, ChangeKind.FENCED)]
-    assert h.stats(6.5)["nodes"][P]["health"] == "down"  # no matter: it is fenced
     assert h.primary() == R1
 
 
@@ -542,12 +543,27 @@ def test_stats_count_the_changes_and_show_each_node() -> None:
         "promoted": 1,
         "demoted": 0,
         "fenced": 1,
+        "rejected": 0,
         "ejected": 2,  # the old primary, then R2 (off the new timeline)
         "admitted": 2,  # the replicas' first probes
     }
     assert stats["nodes"][P]["status"] == "fenced"
-    assert stats["nodes"][P]["health"] == "down"
-    assert stats["nodes"][P]["retry_in"] == pytest.approx(1.0)  # its backoff runs to 8 s
+    assert stats["nodes"][R2]["timeline"] == 1
+
+
+def test_stats_show_a_down_node_and_its_backoff() -> None:
+    h = healthy()
+    h.probe_failed(R1, 5.0, "connection refused")
+    h.probe_failed(R1, 5.2, "connection refused")  # during its backoff: not longer
+    stats = h.stats(5.5)
+    assert stats["nodes"][R1]["health"] == "down"
+    assert stats["nodes"][R1]["retry_in"] == pytest.approx(0.5)  # its backoff runs to 6 s
+    assert stats["nodes"][R1]["failures"] == 2
+    assert stats["nodes"][R1]["last_error"] == "connection refused"
+    stats = h.stats(7.0)
+    assert stats["nodes"][R1]["retry_in"] == 0.0
+    fail_over(h)
+    stats = h.stats(7.0)
     assert stats["nodes"][P]["failures"] == 2
     assert stats["nodes"][P]["last_error"] == "connection refused"
     assert stats["nodes"][R2]["status"] == "off timeline"
@@ -689,3 +705,131 @@ def test_a_bad_token_message_does_not_echo_a_huge_input() -> None:
     with pytest.raises(ConfigurationError) as info:
         decode_token("1." + "a" * 10_000)
     assert len(str(info.value)) < 200
+
+
+# -- timelines never go back; an unknown one is not evidence (issue 12: 5, 7) --------
+
+
+def test_a_replica_whose_wal_receiver_dropped_keeps_its_timeline_and_serves_reads() -> None:
+    h = healthy()
+    fail_over(h)  # R1 promoted: timeline 2
+    as_replica(h, R2, 6.5, 2000, tl=2)
+    assert h.readable_replicas() == [R2]
+    # R1 dies: R2's WAL receiver drops, its probe cannot tell the timeline.
+    h.probe_failed(R1, 7.0, "connection refused")
+    h.probe_succeeded(R2, 7.2, in_recovery=True, lsn=2000, timeline=None)
+    assert h.status(R2) is Status.REPLICA
+    assert h.readable_replicas() == [R2]
+    assert h.stats(7.2)["nodes"][R2]["timeline"] == 2
+    # An older timeline reported later does not take it back either.
+    as_replica(h, R2, 7.4, 2000, tl=1)
+    assert h.stats(7.4)["nodes"][R2]["timeline"] == 2
+
+
+def test_a_replica_never_seen_with_a_timeline_is_read_from() -> None:
+    h = cluster()
+    as_primary(h, P, 0.0, 1000)
+    h.probe_succeeded(R1, 0.0, in_recovery=True, lsn=1000, timeline=None)
+    assert h.status(R1) is Status.REPLICA
+
+
+def test_a_primary_must_report_its_timeline() -> None:
+    with pytest.raises(ValueError, match="always knows its timeline"):
+        cluster().probe_succeeded(P, 0.0, in_recovery=False, lsn=1, timeline=None)
+
+
+def test_a_replica_ahead_of_a_hung_primary_is_not_ejected_and_the_seat_is_superseded() -> None:
+    h = healthy()
+    # P hangs (no news yet); R1 is promoted, R2 follows it: R2's probe comes first.
+    changes = as_replica(h, R2, 1.0, 1000, tl=2)
+    assert (R2, ChangeKind.EJECTED) not in kinds(changes)  # in-flight reads go on
+    assert h.status(R2) is Status.REPLICA
+    # Someone is on a newer timeline: P no longer takes writes, though no probe failed.
+    assert h.primary() is None
+    assert (P, ChangeKind.FENCED) in kinds(changes)  # what waits on it is aborted
+    changes = as_primary(h, R1, 1.1, 1100, tl=2)
+    assert (R1, ChangeKind.PROMOTED) in kinds(changes)
+    assert h.primary() == R1
+
+
+def test_an_old_primary_answering_again_is_never_readmitted_once_a_newer_timeline_was_seen() -> (
+    None
+):
+    h = healthy()
+    h.probe_failed(P, 1.0, "probe timed out")  # SIGSTOPped
+    as_replica(h, R2, 1.2, 1000, tl=2)  # follows a promoted R1 that no probe reached yet
+    # P thaws within the same round, still a primary on timeline 1.
+    changes = as_primary(h, P, 1.3, 1200, tl=1)
+    assert h.primary() is None
+    assert h.status(P) is Status.FENCED
+    assert (P, ChangeKind.FENCED) in kinds(changes)
+    as_primary(h, R1, 1.4, 1300, tl=2)
+    assert h.primary() == R1
+
+
+# -- another cluster's node (issue 12: 2) ------------------------------------------------
+
+
+def test_a_node_of_another_cluster_is_rejected_and_never_used() -> None:
+    h = cluster(system_identifier=7)
+    as_primary_of = h.probe_succeeded
+    as_primary_of(P, 0.0, in_recovery=False, lsn=1000, timeline=1, system_identifier=7)
+    changes = h.probe_succeeded(
+        R1, 0.0, in_recovery=True, lsn=1000, timeline=1, system_identifier=9
+    )
+    assert kinds(changes) == [(R1, ChangeKind.REJECTED)]
+    assert h.status(R1) is Status.FOREIGN
+    assert "system_identifier 9, not this cluster's 7" in changes[0].reason
+    assert h.readable_replicas() == []
+    # Even answering as a primary on a newer timeline, it never takes the seat.
+    h.probe_failed(P, 1.0, "connection refused")
+    h.probe_succeeded(R1, 1.1, in_recovery=False, lsn=9000, timeline=5, system_identifier=9)
+    assert h.primary() is None
+    assert h.stats(1.1)["nodes"][R1]["system_identifier"] == 9
+
+
+def test_the_first_identifier_seen_is_the_clusters_when_none_was_given() -> None:
+    h = cluster()
+    h.probe_succeeded(P, 0.0, in_recovery=False, lsn=1, timeline=1, system_identifier=7)
+    assert h.system_identifier == 7
+
+
+# -- backoff: capped at a few seconds, ended by a role change (issue 12: 8) -------------
+
+
+def test_the_default_backoff_never_exceeds_four_seconds() -> None:
+    h = healthy()
+    waits = []
+    now = 1.0
+    for _ in range(10):
+        h.probe_failed(R1, now, "connection refused")
+        waits.append(h.stats(now)["nodes"][R1]["retry_in"])
+        now += waits[-1]
+    assert max(waits) == 4.0
+    assert waits[:4] == [1.0, 2.0, 4.0, 4.0]
+
+
+def test_a_role_change_ends_every_backoff() -> None:
+    h = healthy()
+    for now in (1.0, 2.0, 4.0):
+        h.probe_failed(R2, now, "connection refused")  # backoff now 4 s: until 8 s
+    assert not h.probe_due(R2, 4.5)
+    fail_over(h)  # at 5-6 s
+    assert h.probe_due(R2, 6.0)
+    changes = as_replica(h, R2, 6.0, 2000, tl=2)
+    assert (R2, ChangeKind.ADMITTED) in kinds(changes)
+
+
+def test_with_no_primary_at_open_the_seat_holder_serves_reads_until_it_is_promoted() -> None:
+    h = cluster()  # P holds the seat, but every node answers as a replica
+    for name in (P, R1, R2):
+        as_replica(h, name, 0.0, 1000)
+    assert h.primary() is None
+    assert h.readable_replicas() == [P, R1, R2]
+    assert (P, ChangeKind.PROMOTED) in kinds(as_primary(h, P, 1.0, 1100, tl=2))
+    assert h.primary() == P
+    h2 = cluster()
+    for name in (P, R1, R2):
+        as_replica(h2, name, 0.0, 1000)
+    assert (R2, ChangeKind.PROMOTED) in kinds(as_primary(h2, R2, 1.0, 1100, tl=2))
+    assert h2.primary() == R2

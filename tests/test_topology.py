@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from pgcluster._topology import Layout, NodeSpec, assign_roles, layout
+from pgcluster._topology import Layout, NodeSpec, Seen, assign_roles, cluster_identity, layout
 from pgcluster.errors import ConfigurationError, RoleMismatchError
 
 NO_ENV: dict[str, str] = {}
@@ -155,25 +155,45 @@ def test_a_replica_that_is_not_a_string_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("replicas", "env"),
-    [(["host=r1"], NO_ENV), (None, {"DATABASE_REPLICA_URLS": "host=r1"})],
+    ("primary", "replicas", "env"),
+    [
+        ("postgresql://h1,h2/app", ["host=r1"], NO_ENV),
+        (
+            None,
+            None,
+            {"DATABASE_URL": "postgresql://h1,h2/app", "DATABASE_REPLICA_URLS": "host=r1"},
+        ),
+    ],
     ids=["argument", "environment"],
 )
 def test_a_multi_host_url_with_replicas_is_refused(
-    replicas: list[str] | None, env: dict[str, str]
+    primary: str | None, replicas: list[str] | None, env: dict[str, str]
 ) -> None:
     with pytest.raises(ConfigurationError, match="give no replicas="):
-        layout("postgresql://h1,h2/app", replicas, env)
+        layout(primary, replicas, env)
 
 
 # Node names and secrets
 
 
-def test_duplicate_names_get_a_number() -> None:
-    config = layout("host=db dbname=app", ["host=db dbname=app", "host=db dbname=app"], NO_ENV)
-    assert names(config.nodes) == ["db/app", "db/app#2", "db/app#3"]
-    multi = layout("host=db,db,other port=5432 dbname=app", None, NO_ENV)
-    assert names(multi.nodes) == ["db:5432/app", "db:5432/app#2", "other:5432/app"]
+@pytest.mark.parametrize(
+    ("primary", "replicas"),
+    [
+        ("host=db dbname=app", ["host=r dbname=app", "host=db dbname=app"]),
+        ("host=db dbname=app", ["host=r dbname=app", "host=r dbname=app"]),
+        ("host=db,db,other port=5432 dbname=app", None),
+    ],
+    ids=["primary_as_replica", "replica_twice", "multi_host"],
+)
+def test_the_same_server_twice_is_refused(primary: str, replicas: list[str] | None) -> None:
+    with pytest.raises(ConfigurationError, match="is given twice"):
+        layout(primary, replicas, NO_ENV)
+
+
+def test_an_explicit_primary_takes_no_replicas_from_the_environment() -> None:
+    env = {"DATABASE_URL": "host=a", "DATABASE_REPLICA_URLS": "host=other-cluster"}
+    assert layout("host=p dbname=app", None, env).replicas == ()
+    assert names(layout(None, None, env).replicas) == ["other-cluster"]
 
 
 @pytest.mark.parametrize(
@@ -194,7 +214,9 @@ def test_no_password_in_any_repr_or_name(primary: str, replicas: list[str] | Non
     assert all("***" in repr(node) for node in config.nodes)
 
 
-# assign_roles(): declared roles
+# assign_roles(): configured roles are hints
+
+PRIMARY, STANDBY = Seen(False, 1), Seen(True, 1)
 
 
 @pytest.fixture
@@ -203,34 +225,61 @@ def declared() -> Layout:
 
 
 def test_declared_roles_confirmed(declared: Layout) -> None:
-    primary, replicas = assign_roles(declared, {"p/app": False, "r1/app": True, "r2/app": True})
+    primary, replicas = assign_roles(
+        declared, {"p/app": PRIMARY, "r1/app": STANDBY, "r2/app": STANDBY}
+    )
     assert primary == declared.primary
     assert replicas == list(declared.replicas)
 
 
-def test_a_declared_primary_in_recovery_is_a_mismatch(declared: Layout) -> None:
-    with pytest.raises(RoleMismatchError, match=r"primary 'p/app' is a standby") as info:
-        assign_roles(declared, {"p/app": True, "r1/app": True, "r2/app": True})
-    assert isinstance(info.value, ConfigurationError)
+def test_after_a_failover_the_promoted_replica_is_the_primary(
+    declared: Layout, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Yesterday's primary= is a replica now: the application still starts.
+    primary, replicas = assign_roles(
+        declared, {"p/app": Seen(True, 2), "r1/app": Seen(False, 2), "r2/app": Seen(True, 2)}
+    )
+    assert primary.name == "r1/app"
+    assert names(replicas) == ["p/app", "r2/app"]
+    assert "the configured primary 'p/app' is not the primary: 'r1/app' is" in caplog.text
 
 
-def test_a_replica_not_in_recovery_is_a_mismatch(declared: Layout) -> None:
-    with pytest.raises(RoleMismatchError, match=r"replica 'r2/app' is not in recovery"):
-        assign_roles(declared, {"p/app": False, "r1/app": True, "r2/app": False})
+def test_with_no_primary_the_configured_one_keeps_the_seat(
+    declared: Layout, caplog: pytest.LogCaptureFixture
+) -> None:
+    primary, replicas = assign_roles(
+        declared, {"p/app": None, "r1/app": STANDBY, "r2/app": STANDBY}
+    )
+    assert primary == declared.primary
+    assert replicas == list(declared.replicas)
+    assert "no node answers as the primary (p/app: unreachable, r1/app: standby" in caplog.text
+
+
+def test_of_two_primaries_the_newest_timeline_takes_the_seat(
+    declared: Layout, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The old primary thawed after a promotion: it is fenced, not chosen.
+    primary, _ = assign_roles(
+        declared, {"p/app": Seen(False, 1), "r1/app": STANDBY, "r2/app": Seen(False, 2)}
+    )
+    assert primary.name == "r2/app"
+    assert "'p/app', 'r2/app' answer as primaries" in caplog.text
+    # On one timeline (the same server twice?), the configured primary wins.
+    primary, _ = assign_roles(declared, {"p/app": PRIMARY, "r1/app": PRIMARY, "r2/app": STANDBY})
+    assert primary == declared.primary
 
 
 def test_unreachable_nodes_keep_their_role_and_are_logged(
     declared: Layout, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="pgcluster")
-    primary, replicas = assign_roles(declared, {"p/app": None, "r1/app": None, "r2/app": True})
+    primary, replicas = assign_roles(
+        declared, {"p/app": PRIMARY, "r1/app": None, "r2/app": STANDBY}
+    )
     assert primary == declared.primary
     assert replicas == list(declared.replicas)
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warned == [
-        "node 'p/app' could not be reached to check its role",
-        "node 'r1/app' could not be reached to check its role",
-    ]
+    assert warned == ["node 'r1/app' could not be reached to check its role"]
 
 
 # assign_roles(): discovery among the hosts of a multi-host URL
@@ -243,28 +292,32 @@ def hosts() -> Layout:
 
 def test_discovery_picks_the_one_primary(hosts: Layout, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="pgcluster")
-    primary, replicas = assign_roles(hosts, {"h1/app": True, "h2/app": False, "h3/app": None})
+    primary, replicas = assign_roles(hosts, {"h1/app": STANDBY, "h2/app": PRIMARY, "h3/app": None})
     assert primary.name == "h2/app"
     assert names(replicas) == ["h1/app", "h3/app"]
     assert "'h3/app' could not be reached" in caplog.text
 
 
-@pytest.mark.parametrize(
-    ("probes", "found"),
-    [
-        ({"h1/app": True, "h2/app": True, "h3/app": None}, "found none"),
-        ({"h1/app": None, "h2/app": None, "h3/app": None}, "found none"),
-        ({"h1/app": False, "h2/app": True, "h3/app": False}, "found h1/app, h3/app"),
-    ],
-    ids=["no_primary", "all_unreachable", "two_primaries"],
-)
-def test_discovery_needs_exactly_one_primary(
-    hosts: Layout, probes: dict[str, bool | None], found: str
-) -> None:
-    with pytest.raises(RoleMismatchError, match="exactly one reachable primary") as info:
-        assign_roles(hosts, probes)
+def test_discovery_with_no_primary_opens_for_reads(hosts: Layout) -> None:
+    primary, replicas = assign_roles(hosts, {"h1/app": None, "h2/app": STANDBY, "h3/app": None})
+    assert primary.name == "h1/app"  # holds the seat until a promotion is seen
+    assert names(replicas) == ["h2/app", "h3/app"]
+
+
+# cluster_identity(): every node of one cluster shares pg_control_system()'s identifier
+
+
+def test_the_identity_is_the_primarys() -> None:
+    assert cluster_identity({"p/app": 7, "r1/app": None, "r2/app": 7}, "p/app") == 7
+    assert cluster_identity({"p/app": None, "r1/app": 7}, "p/app") == 7
+    assert cluster_identity({"p/app": None}, "p/app") is None
+
+
+def test_a_node_of_another_cluster_is_refused_naming_both_identifiers() -> None:
+    with pytest.raises(RoleMismatchError) as info:
+        cluster_identity({"p/app": 7, "r1/app": 7, "r2/app": 9}, "p/app")
+    assert isinstance(info.value, ConfigurationError)
     message = str(info.value)
-    assert found in message
-    words = {True: "standby", False: "primary", None: "unreachable"}
-    for name, answer in probes.items():
-        assert f"{name}: {words[answer]}" in message
+    assert "'r2/app' belongs to another cluster" in message
+    assert "system_identifier is 9" in message
+    assert "'p/app''s is 7" in message

@@ -304,6 +304,15 @@ class AsyncPool:
 
     # -- internals ----------------------------------------------------------
 
+    def _abandon(self) -> None:  # async-only
+        # Close the idle connections without the pool's tasks: they belong to an  # async-only
+        # event loop that has ended or is elsewhere (see `AsyncCluster.close()`).  # async-only
+        self._closed = True  # async-only
+        pool = self._pool  # async-only
+        pool._closed = True  # async-only
+        while pool._pool:  # async-only
+            pool._pool.popleft().pgconn.finish()  # async-only
+
     @asynccontextmanager
     async def _connection(
         self, timeout: float | None = None

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from contextvars import ContextVar
 from datetime import timedelta
@@ -24,9 +24,9 @@ import psycopg.errors
 from psycopg import Connection, IsolationLevel, pq
 from psycopg.rows import tuple_row
 
-from .._acompat import Lock, sleep
+from .._acompat import Lock, sleep, spawn
 from .._balance import BalancerSpec, make_balancer
-from .._faults import is_unavailable, outcome_unknown
+from .._faults import connection_broken, is_unavailable, outcome_unknown
 from .._health import (
     Change,
     ChangeKind,
@@ -40,12 +40,13 @@ from .._health import (
     parse_lsn,
 )
 from .._monitor import Monitor, Probe, ThreadRunner, describe_error, log_change
+from .._options import check_options
 from .._query import Query, check_query
 from .._result import Result
 from .._routing import decide, parse_target
 from .._socket import abort_connection, lost_while_idle
 from .._stats import RoutingStats
-from .._topology import Layout, assign_roles, layout
+from .._topology import Layout, Seen, assign_roles, cluster_identity, layout
 from .._tx import TxOptions
 from ..classifier import Policy, Route, Target
 from ..errors import (
@@ -59,9 +60,9 @@ from ..errors import (
 from .pool import Pool
 from .session import (
     DEFAULT_BATCH_SIZE,
+    Params,
     RowStream,
     Session,
-    Params,
     execute,
     retry_tx,
     stream_rows,
@@ -140,11 +141,21 @@ class Cluster:
             raise ConfigurationError(
                 "a Cluster names each node's pool itself (host:port/dbname): drop name="
             )
+        check_options(
+            type(self).__name__,
+            pool_options,
+            Cluster.__init__,
+            Pool.__init__,
+            exclude=("conninfo", "name"),
+        )
         self._layout: Layout = layout(primary, replicas)
-        self._pools = {
-            node.name: Pool(node.conninfo, name=node.name, **pool_options)
-            for node in self._layout.nodes
-        }
+        self._pool_options = pool_options
+        self._pools = {node.name: self._new_pool(node.name) for node in self._layout.nodes}
+        # Nodes whose pool was closed while they were down or fenced: a new one
+        # opens when the node is admitted again (psycopg_pool's own reconnect
+        # backoff would delay the first write after the node is back).
+        self._retired: set[str] = set()
+        self._pools_lock = threading.Lock()
         self._balancer_spec = _weights_by_name(balancer, self._layout)
         self._base_policy = policy if policy is not None else Policy()
         self._policy = self._base_policy
@@ -165,8 +176,11 @@ class Cluster:
         self._health: ClusterHealth | None = None
         self._runner: ThreadRunner | None = None
         self._stale: set[str] = set()  # nodes whose idle connections may be broken
-        # Connections running a statement, per node: aborted when the node is ejected.
-        self._in_flight: dict[str, set[Connection[Any]]] = {n: set() for n in self._pools}
+        # Connections taken from each node, with the pool each goes back to: from the
+        # moment they are acquired, so that ejecting or fencing the node aborts them.
+        self._in_flight: dict[str, dict[Connection[Any], Pool]] = {n: {} for n in self._pools}
+        self._lent: dict[Connection[Any], str] = {}  # getconn() -> its node
+        self._in_tx: ContextVar[bool] = ContextVar(f"pgcluster_in_tx_{id(self)}", default=False)
         self._connect_kwargs: dict[str, Any] = dict(pool_options.get("kwargs") or {})
         self._stats = RoutingStats()
         self._pinned: ContextVar[bool] = ContextVar(f"pgcluster_pinned_{id(self)}", default=False)
@@ -194,10 +208,13 @@ class Cluster:
     # -- life cycle ---------------------------------------------------------
 
     def open(self, wait: bool = False, timeout: float = 30.0) -> None:
-        """Check every node's role, open the pools and load the function catalog.
+        """Find every node's role, open the pools and load the function catalog.
 
-        Called on first use. A node whose role contradicts the configuration
-        raises `RoleMismatchError`.
+        Called on first use. The configured roles are hints: the node that
+        answers as the primary (the newest timeline, if several do) takes
+        writes, and with none, reads go on while writes wait for one. A node
+        of another cluster (another ``system_identifier``) raises
+        `RoleMismatchError`.
         """
         with self._open_lock:
             self._check_not_closed()
@@ -220,11 +237,17 @@ class Cluster:
         self._runner = ThreadRunner()
         try:
             seen = self._runner.run(monitor.probe_all())
-            in_recovery = {
-                name: probe.in_recovery if isinstance(probe, Probe) else None
-                for name, probe in seen.items()
-            }
-            primary, replicas = assign_roles(self._layout, in_recovery)
+            probes = {name: p for name, p in seen.items() if isinstance(p, Probe)}
+            primary, replicas = assign_roles(
+                self._layout,
+                {
+                    name: Seen(p.in_recovery, p.timeline) if (p := probes.get(name)) else None
+                    for name in seen
+                },
+            )
+            identity = cluster_identity(
+                {name: p.system_identifier for name, p in probes.items()}, primary.name
+            )
             self._primary = primary.name
             self._replicas = [node.name for node in replicas]
             self._balancer = make_balancer(self._balancer_spec, self._replicas)
@@ -233,16 +256,20 @@ class Cluster:
                 primary.name,
                 max_replica_lag=self._max_replica_lag,
                 fallback_to_primary=self._fallback_to_primary,
+                system_identifier=identity,
             )
             monitor.report(seen, time.monotonic())
-            for pool in self._pools.values():
-                pool.open()
-            if self._load_catalog and in_recovery.get(self._primary) is None:
+            for name, pool in self._pools.items():
+                if name not in self._retired:  # down at open: opened once admitted
+                    pool.open()
+            primary_seen = probes.get(self._primary)
+            if self._load_catalog and (primary_seen is None or primary_seen.in_recovery):
                 # Reads need not wait for the primary: load the catalog once it is back.
                 self._catalog_pending = True
                 logger.warning(
-                    "the primary %r is unreachable: until it is back and the function"
-                    " catalog is loaded, statements calling your own functions go to it",
+                    "no primary answers (%r is the last known): until one does and the"
+                    " function catalog is loaded, statements calling your own functions"
+                    " go to the primary",
                     self._primary,
                 )
             elif self._load_catalog:
@@ -266,7 +293,9 @@ class Cluster:
         self._closed = True
         if self._runner is not None:
             self._runner.stop()
-        for pool in self._pools.values():
+        with self._pools_lock:
+            pools = list(self._pools.values())
+        for pool in pools:
             pool.close(timeout)
 
     @property
@@ -309,21 +338,23 @@ class Cluster:
                 if name == self._primary:
                     raise
                 return self._write(self._misrouted(name, route), query, params)
-            except psycopg.Error as ex:
+            except _NodeLost as lost:
                 # An availability failure is retried once, on the next node.
-                if not is_unavailable(ex) or attempt == len(nodes) - 1:
-                    raise
+                if attempt == len(nodes) - 1:
+                    raise lost.error from None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _write(self, route: Route, query: Query, params: Params | None) -> Result[Any]:
         """Run a statement on the primary. Never re-sent once sent (it may have been
-        applied); one that could not be sent waits for a usable primary and goes there."""
+        applied); one that could not be sent waits for a usable primary and goes there,
+        within one ``failover_timeout`` for the whole call."""
         deadline = time.monotonic() + self._failover_timeout
         while True:
-            name = self._write_node()
+            name = self._write_node(deadline)
             sent = False
+            conn: Connection[Any] | None = None
             try:
-                with self._checkout(name, route) as conn:
+                with self._checkout(name, route, primary=True) as conn:
                     if lost_while_idle(conn):
                         conn.close()  # the pool replaces it
                         raise psycopg.OperationalError("the connection was lost while idle")
@@ -333,12 +364,13 @@ class Cluster:
                         self._remember_position(conn)
                     return result
             except psycopg.Error as ex:
-                if outcome_unknown(ex, sent):
+                broken = conn is None or connection_broken(conn)
+                if outcome_unknown(ex, sent, broken=broken):
                     raise WriteOutcomeUnknown(
                         f"the primary {name!r} failed after the statement was sent"
                         f" ({describe_error(ex)}): it may or may not have been applied"
                     ) from ex
-                if not is_unavailable(ex) or time.monotonic() >= deadline:
+                if not is_unavailable(ex, broken=broken) or time.monotonic() >= deadline:
                     raise
                 logger.info("write not sent to %r (%s): waiting for a primary", name, ex)
 
@@ -353,14 +385,16 @@ class Cluster:
         """Yield the rows of *query* from a server-side cursor on the node it belongs to."""
         check_query(query)
         self._ensure_open()
-        route = decide(query, self._policy, parse_target(target), self._pinned.get())
+        route = decide(query, self._policy, parse_target(target), self._pinned.get(), "stream")
         replica = route.target is Target.REPLICA
-        nodes = self._read_nodes() if replica else [self._write_node()]
+        deadline = time.monotonic() + self._failover_timeout
+        nodes = self._read_nodes() if replica else [self._write_node(deadline)]
         started = False
         for attempt, name in enumerate(nodes):
+            conn: Connection[Any] | None = None
             try:
                 with (
-                    self._checkout(name, route) as conn,
+                    self._checkout(name, route, primary=not replica) as conn,
                     closing(stream_rows(conn, query, params, batch_size)) as rows,
                 ):
                     for row in rows:
@@ -371,9 +405,15 @@ class Cluster:
                 if started or name == self._primary:
                     raise
                 route = self._misrouted(name, route)
-                nodes.append(self._write_node())
+                replica = False
+                nodes.append(self._write_node(deadline))
             except psycopg.Error as ex:
-                if started or not is_unavailable(ex) or attempt == len(nodes) - 1:
+                broken = conn is None or connection_broken(conn)
+                if started or not is_unavailable(ex, broken=broken):
+                    raise
+                if not replica and time.monotonic() < deadline:
+                    nodes.append(self._write_node(deadline))  # nothing sent: wait
+                elif attempt == len(nodes) - 1:
                     raise
 
     @contextmanager
@@ -410,7 +450,14 @@ class Cluster:
             raise ConfigurationError(
                 "tx(target='replica') needs read_only=True: a replica cannot write"
             )
+        if self._in_tx.get():
+            logger.warning(
+                "a tx() of this cluster is already open in this context: this one takes a"
+                " second connection, and a row the outer one locked would make it wait for"
+                " ever; nest with `with tx.tx():` (a savepoint) instead"
+            )
         with self._session(target, "tx()") as (name, conn, session):
+            holding = self._in_tx.set(True)
             outermost = conn.info.transaction_status == pq.TransactionStatus.IDLE
             committing = False
             try:
@@ -420,12 +467,18 @@ class Cluster:
             except psycopg.Error as ex:
                 # Lost during COMMIT: the commit record may be on disk already. (Lost
                 # before it, the server rolls the transaction back: nothing applied.)
-                if committing and not options.read_only and outcome_unknown(ex, sent=True):
+                if (
+                    committing
+                    and not options.read_only
+                    and outcome_unknown(ex, sent=True, broken=connection_broken(conn))
+                ):
                     raise WriteOutcomeUnknown(
                         f"the primary {name!r} failed during COMMIT ({describe_error(ex)}):"
                         " the transaction may or may not have been applied"
                     ) from ex
                 raise
+            finally:
+                self._in_tx.reset(holding)
             if self._read_your_writes and name == self._primary and not options.read_only:
                 self._remember_position(conn)
 
@@ -484,20 +537,42 @@ class Cluster:
     def connection(
         self, timeout: float | None = None, *, target: Target | str = Target.PRIMARY
     ) -> Iterator[Connection[Any]]:
-        """A psycopg connection from the primary (or the next replica), as psycopg_pool gives."""
-        self._ensure_open()
-        name = self._session_node(target, "connection()")
-        with self._pools[name].connection(timeout) as conn:
-            yield conn
+        """A psycopg connection from the primary (or the next replica), as psycopg_pool gives.
 
-    def getconn(self, timeout: float | None = None) -> Connection[Any]:
-        """Take a connection from the primary; give it back with `putconn()`."""
-        self._ensure_open()
-        return self._pools[self._primary].getconn(timeout)
+        Not in autocommit: the block's work is committed at its end (rolled back
+        if it raises). Session state it changes (``SET``, ...) is reset with
+        ``DISCARD ALL`` before the connection is reused, as after `task()`.
+        """
+        with self._lease(target, "connection()", timeout) as (_, pool, conn):
+            pool._dirty.add(conn)
+            conn.set_autocommit(False)
+            with conn:
+                yield conn
+
+    def getconn(
+        self, timeout: float | None = None, *, target: Target | str = Target.PRIMARY
+    ) -> Connection[Any]:
+        """Take a connection from the primary (or the next replica), not in autocommit;
+        give it back with `putconn()`. Without a usable primary, it waits up to
+        ``failover_timeout`` for one, as writes do."""
+        name, pool, conn = self._acquire_for(target, "getconn()", timeout)
+        self._lent[conn] = name
+        pool._dirty.add(conn)
+        try:
+            conn.set_autocommit(False)
+        except BaseException:
+            self.putconn(conn)
+            raise
+        return conn
 
     def putconn(self, conn: Connection[Any]) -> None:
-        """Give back a connection taken with `getconn()`."""
-        self._pools[self._primary].putconn(conn)
+        """Give back a connection taken with `getconn()`, to the pool it came from."""
+        name = self._lent.pop(conn, None)
+        if name is None:
+            raise ConfigurationError(
+                "putconn() takes a connection that this cluster's getconn() gave, once"
+            )
+        self._in_flight[name].pop(conn)._putconn(conn)
 
     def refresh_catalog(self) -> None:
         """Reload the volatility of the database's own functions from the primary.
@@ -559,11 +634,11 @@ class Cluster:
         if self._closed:
             raise PoolClosedError("the cluster is closed: create a new one")
 
-    def _node_for(self, target: Target) -> str:
+    def _node_for(self, target: Target, deadline: float) -> str:
         """The node for a session (task, tx, connection) on *target*."""
         if target is Target.REPLICA:
             return (self._read_nodes())[0]
-        return self._write_node()
+        return self._write_node(deadline)
 
     def _read_nodes(self) -> list[str]:
         """Where a read may go, in order: the balancer's choice, one fallback.
@@ -608,10 +683,10 @@ class Cluster:
             nodes.append(plan.primary)
         return nodes
 
-    def _write_node(self) -> str:
-        """The primary; without a usable one, wait up to ``failover_timeout`` for one."""
+    def _write_node(self, deadline: float) -> str:
+        """The primary; without a usable one, wait until *deadline* (the call's one
+        ``failover_timeout``) for one."""
         assert self._health is not None
-        deadline = time.monotonic() + self._failover_timeout
         while True:
             with self._health_lock:
                 primary = self._health.primary()
@@ -630,102 +705,164 @@ class Cluster:
         self, target: Target | str, what: str
     ) -> Iterator[tuple[str, Connection[Any], Session]]:
         """One connection on *target* for a task or a tx: its node, itself, and its session."""
-        self._ensure_open()
-        name = self._session_node(target, what)
-        pool = self._pools[name]
+        with self._lease(target, what) as (name, pool, conn):
+            replica = None if name == self._primary else name
+            session = Session(conn, pool._dirty, replica)
+            try:
+                yield name, conn, session
+            finally:
+                session._close()
+
+    @contextmanager
+    def _lease(
+        self, target: Target | str, what: str, timeout: float | None = None
+    ) -> Iterator[tuple[str, Pool, Connection[Any]]]:
+        """A connection held for a block: its node, the pool it goes back to, itself."""
+        name, pool, conn = self._acquire_for(target, what, timeout)
         try:
-            with pool._connection() as conn:
-                replica = None if name == self._primary else name
-                # Tracked like a statement's connection: if the node is ejected (a hung
-                # server), the session's waiting statement fails instead of hanging.
-                self._in_flight[name].add(conn)
-                try:
-                    yield name, conn, Session(conn, pool._dirty, replica)
-                finally:
-                    self._in_flight[name].discard(conn)
+            yield name, pool, conn
         except psycopg.Error as ex:
-            if is_unavailable(ex):
+            if is_unavailable(ex, broken=connection_broken(conn)):
                 self._node_failed(name, ex)
             raise
+        finally:
+            self._in_flight[name].pop(conn, None)
+            pool._putconn(conn)
 
-    def _session_node(self, target: Target | str, what: str) -> str:
-        """The node for a task/tx/connection asked on *target* (use_primary() wins)."""
+    def _acquire_for(
+        self, target: Target | str, what: str, timeout: float | None
+    ) -> tuple[str, Pool, Connection[Any]]:
+        """A connection for a task, tx, connection() or getconn() on *target*, tracked in
+        flight (fencing its node aborts it) and checked after it is acquired: a node
+        that stopped being the primary while the caller waited is never written to, the
+        call waits for the next primary instead (one ``failover_timeout`` in all)."""
+        self._ensure_open()
         wanted = parse_target(target)
         if wanted is None:
             raise ConfigurationError(f"{what} needs target='primary' or 'replica'")
         if self._pinned.get():
-            return self._write_node()
-        return self._node_for(wanted)
+            wanted = Target.PRIMARY
+        primary = wanted is Target.PRIMARY
+        deadline = time.monotonic() + self._failover_timeout
+        while True:
+            name = self._node_for(wanted, deadline)
+            pool = self._pools[name]
+            try:
+                conn = self._acquire(name, pool, primary, timeout)
+            except psycopg.Error as ex:
+                if is_unavailable(ex):
+                    self._node_failed(name, ex)
+                if not primary or time.monotonic() >= deadline:
+                    raise
+                logger.info("%s: no connection to %r (%s): waiting for a primary", what, name, ex)
+                continue
+            self._in_flight[name][conn] = pool
+            if not primary or self._is_primary(name):
+                return name, pool, conn
+            # Demoted or fenced while the caller waited: never write there.
+            self._in_flight[name].pop(conn, None)
+            pool._putconn(conn)
 
-    def _checkout(self, name: str, route: Route) -> _Checkout:
+    def _new_pool(self, name: str) -> Pool:
+        conninfo = next(node.conninfo for node in self._layout.nodes if node.name == name)
+        return Pool(conninfo, name=name, **self._pool_options)
+
+    def _checkout(self, name: str, route: Route, primary: bool = False) -> _Checkout:
         """``with``: a connection of *name* for one statement routed by *route*, with
-        the bookkeeping: stats, the DEBUG line, and health reports on availability failures."""
-        return _Checkout(self, name, route)
+        the bookkeeping: stats, the DEBUG line, and health reports on availability failures.
+        With *primary*, a node that is no longer the primary when the connection is had
+        raises `UnavailableError` instead (nothing was sent)."""
+        return _Checkout(self, name, route, primary)
 
     def _run(self, name: str, route: Route, query: Query, params: Params | None) -> Result[Any]:
         """Run one read on *name*: what ``with _checkout()`` does around `execute()`,
-        without a context manager object (every read comes here)."""
-        conn = self._take(name, route)
+        without a context manager object (every read comes here). An availability
+        failure raises `_NodeLost` (the caller retries elsewhere); any other error
+        is the caller's, raised unchanged."""
+        try:
+            conn = self._take(name, route)
+        except psycopg.Error as ex:
+            if is_unavailable(ex):
+                raise _NodeLost(ex) from ex
+            raise
         try:
             result = execute(conn, query, params)
         except BaseException as ex:
             self._release(name, conn)
-            if isinstance(ex, psycopg.Error):
-                self._statement_failed(name, ex)
+            if isinstance(ex, psycopg.Error) and self._statement_failed(name, ex, conn):
+                raise _NodeLost(ex) from ex
             raise
         self._release(name, conn)
         return result
 
-    def _take(self, name: str, route: Route) -> Connection[Any]:
+    def _take(self, name: str, route: Route, primary: bool = False) -> Connection[Any]:
         """A connection of *name* for a statement routed by *route*, counted and in flight."""
         self._stats.routed(name, route.reason)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
+        pool = self._pools[name]
         try:
-            conn = self._acquire(name)
+            conn = self._acquire(name, pool, primary, None)
         except psycopg.Error as ex:
-            self._statement_failed(name, ex)
+            self._statement_failed(name, ex, None)
             raise
-        self._in_flight[name].add(conn)
+        self._in_flight[name][conn] = pool
         return conn
 
     def _release(self, name: str, conn: Connection[Any]) -> None:
-        """Give back a connection from `_take()`."""
-        self._in_flight[name].discard(conn)
+        """Give back a connection from `_take()`, to the pool it came from."""
+        pool = self._in_flight[name].pop(conn)
         try:
-            self._pools[name]._give_back(conn)
+            pool._give_back(conn)
         except psycopg.Error as ex:
-            self._statement_failed(name, ex)
+            self._statement_failed(name, ex, conn)
             raise
 
-    def _acquire(self, name: str) -> Connection[Any]:
-        """A connection from *name*'s pool, waiting up to its timeout, unless *name* is
-        ejected meanwhile: a dead node's pool would keep a waiter for the whole timeout."""
-        pool = self._pools[name]
+    def _acquire(
+        self, name: str, pool: Pool, primary: bool, timeout: float | None
+    ) -> Connection[Any]:
+        """A connection from *name*'s *pool*, waiting up to *timeout* (default: the
+        pool's), unless *name* stops being usable (for *primary*: the primary) meanwhile:
+        a dead node's pool would keep a waiter for the whole timeout."""
         if name in self._stale:
             # The node failed earlier: drop the pool's broken idle connections first.
             self._stale.discard(name)
             pool.check()
-        first = max(0.01, min(_ACQUIRE_STEP, pool.timeout))
+        total = pool.timeout if timeout is None else timeout
+        first = max(0.01, min(_ACQUIRE_STEP, total))
         try:
             return pool._getconn(first)  # usually at once: a connection is idle
         except PoolTimeoutError:
-            if first >= pool.timeout or not self._usable(name):
+            if first >= total or not self._wanted(name, primary):
                 raise
-        deadline = time.monotonic() + pool.timeout - first
+        deadline = time.monotonic() + total - first
         while True:
             step = max(0.01, min(_ACQUIRE_STEP, deadline - time.monotonic()))
             try:
                 return pool._getconn(step)
             except PoolTimeoutError:
-                if time.monotonic() >= deadline or not self._usable(name):
+                if time.monotonic() >= deadline or not self._wanted(name, primary):
                     raise
 
-    def _statement_failed(self, name: str, error: psycopg.Error) -> None:
-        """Count a failure on *name*; an availability failure also tells its health."""
+    def _statement_failed(
+        self, name: str, error: psycopg.Error, conn: Connection[Any] | None
+    ) -> bool:
+        """Count a failure on *name*; when it is an outage of the node (*conn* broken, or
+        none had, or the server said so), tell its health and return True."""
         self._stats.error(name)
-        if is_unavailable(error):
-            self._node_failed(name, error)
+        if not is_unavailable(error, broken=conn is None or connection_broken(conn)):
+            return False
+        self._node_failed(name, error)
+        return True
+
+    def _wanted(self, name: str, primary: bool) -> bool:
+        """Whether a wait for a connection of *name* is still worth it."""
+        return self._is_primary(name) if primary else self._usable(name)
+
+    def _is_primary(self, name: str) -> bool:
+        assert self._health is not None
+        with self._health_lock:
+            return self._health.primary() == name
 
     def _usable(self, name: str) -> bool:
         assert self._health is not None
@@ -770,10 +907,12 @@ class Cluster:
         """Role changes and ejections: log them, keep routing current, tell the user's hook."""
         for change in changes:
             log_change(change)
-            if change.kind in (ChangeKind.EJECTED, ChangeKind.FENCED):
+            if change.kind in (ChangeKind.EJECTED, ChangeKind.FENCED, ChangeKind.REJECTED):
                 # A hung node never answers: end what waits on it, so reads retry elsewhere.
+                # A fenced one must not see another statement.
                 for conn in list(self._in_flight.get(change.node, ())):
                     abort_connection(conn)
+            self._renew_pool(change)
             if self._on_change is not None:
                 try:
                     self._on_change(change)
@@ -786,6 +925,34 @@ class Cluster:
                 self._primary = primary
                 self._replicas = [n for n in self._pools if n != primary]
                 self._balancer = make_balancer(self._balancer_spec, self._replicas)
+
+    def _renew_pool(self, change: Change) -> None:
+        """Close a node's pool while it is down, fenced or foreign (psycopg_pool would
+        keep reconnecting on its own, and log each failure), and open a new one when
+        it is admitted again: connecting at once, not after psycopg_pool's backoff."""
+        name = change.node
+        assert self._health is not None
+        with self._pools_lock:
+            if self._closed:
+                return
+            if change.after in (Status.PRIMARY, Status.REPLICA):
+                if name not in self._retired:
+                    return
+                self._retired.discard(name)
+                self._pools[name] = pool = self._new_pool(name)
+                spawn(pool.open)
+                return
+            if change.after is Status.UNAVAILABLE:
+                with self._health_lock:
+                    if not self._health.is_down(name):
+                        return  # SUSPECT: maybe one broken connection; a probe decides
+            elif change.after not in (Status.FENCED, Status.FOREIGN):
+                return
+            if name in self._retired:
+                return
+            self._retired.add(name)
+            pool = self._pools[name]
+        spawn(pool.close)
 
     def _misrouted(self, name: str, route: Route) -> Route:
         """A replica refused a statement classified as a read: it goes to the primary."""
@@ -821,6 +988,14 @@ class Cluster:
         logger.debug("loaded the volatility of %d user functions", len(catalog))
 
 
+class _NodeLost(Exception):
+    """A read's node failed (an outage, not the statement): retry on the next node."""
+
+    def __init__(self, error: psycopg.Error) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class _Checkout:
     """`Cluster._checkout()`: a connection of one node for one statement.
 
@@ -829,16 +1004,23 @@ class _Checkout:
     part of the routing overhead (bench: ``cluster / psycopg_pool``).
     """
 
-    __slots__ = ("_cluster", "_conn", "_name", "_route")
+    __slots__ = ("_cluster", "_conn", "_name", "_primary", "_route")
 
-    def __init__(self, cluster: Cluster, name: str, route: Route) -> None:
+    def __init__(self, cluster: Cluster, name: str, route: Route, primary: bool) -> None:
         self._cluster = cluster
         self._name = name
         self._route = route
+        self._primary = primary
 
     def __enter__(self) -> Connection[Any]:
-        self._conn = self._cluster._take(self._name, self._route)
-        return self._conn
+        conn = self._cluster._take(self._name, self._route, self._primary)
+        if self._primary and not self._cluster._is_primary(self._name):
+            # Demoted or fenced while the caller waited for the connection: never
+            # write there (nothing was sent; the caller waits for the next primary).
+            self._cluster._release(self._name, conn)
+            raise UnavailableError(f"{self._name!r} is no longer the primary")
+        self._conn = conn
+        return conn
 
     def __exit__(
         self,
@@ -848,7 +1030,7 @@ class _Checkout:
     ) -> None:
         self._cluster._release(self._name, self._conn)
         if isinstance(exc_val, psycopg.Error):
-            self._cluster._statement_failed(self._name, exc_val)
+            self._cluster._statement_failed(self._name, exc_val, self._conn)
 
 
 def _weights_by_name(spec: BalancerSpec, config: Layout) -> BalancerSpec:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Iterator, Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from types import TracebackType
 from typing import Any, NoReturn, TypeVar
@@ -31,9 +31,9 @@ from ..classifier import classify
 from ..errors import ConfigurationError, PoolClosedError, PoolTimeoutError
 from .session import (
     DEFAULT_BATCH_SIZE,
+    Params,
     RowStream,
     Session,
-    Params,
     execute,
     reset_tx_options,
     retry_tx,
