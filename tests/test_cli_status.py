@@ -158,12 +158,16 @@ def test_a_bad_port_in_the_environment_is_a_clear_error(monkeypatch: pytest.Monk
     assert 'db3:x/app: port "x"' in err
 
 
-def test_a_replica_that_is_a_primary_is_refused(local_cluster: LocalCluster) -> None:
-    code, _, err = _status(
+def test_swapped_roles_are_hints_and_status_shows_the_real_ones(
+    local_cluster: LocalCluster,
+) -> None:
+    code, out, _ = _status(
         "--primary", local_cluster.replicas[0].url, "--replica", local_cluster.primary.url
     )
-    assert code == 2
-    assert "is a standby" in err or "not in recovery" in err
+    assert code == 0
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:] if line.strip()}
+    assert rows[f"127.0.0.1:{local_cluster.primary.port}/postgres"] == "primary"
+    assert rows[f"127.0.0.1:{local_cluster.replicas[0].port}/postgres"] == "replica"
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
