@@ -6,8 +6,12 @@ from . import errors
 from ._async.cluster import AsyncCluster
 from ._async.pool import AsyncPool
 from ._async.session import AsyncSession
-from ._health import Change, ChangeKind, Status
-from ._result import Result
+from ._core.health import (
+    Change,
+    ChangeKind,
+    Status,
+)
+from ._core.result import Result
 from ._sync.cluster import Cluster
 from ._sync.pool import Pool
 from ._sync.session import Session

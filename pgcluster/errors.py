@@ -10,7 +10,7 @@ pool or a `Cluster` replaces a `Pool`.
   subclasses (the ones a retry or a failover may cure).
 
 No message built here contains a password: connection strings are always
-shown through `pgcluster._conninfo.redact`.
+shown through `pgcluster._core.conninfo.redact`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from pgcluster._health import Change, ChangeKind
+from pgcluster._core.health import (
+    Change,
+    ChangeKind,
+)
 from pgcluster.testing import Node
 
 

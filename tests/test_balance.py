@@ -8,7 +8,7 @@ from collections import Counter
 import psycopg
 import pytest
 
-from pgcluster._balance import (
+from pgcluster._core.balance import (
     Balancer,
     BalancerSpec,
     Random,

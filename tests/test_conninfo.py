@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pgcluster._conninfo import describe, redact, resolve
+from pgcluster._core.conninfo import (
+    describe,
+    redact,
+    resolve,
+)
 from pgcluster.errors import ConfigurationError
 
 

@@ -23,7 +23,7 @@ from psycopg.rows import dict_row
 
 import pgcluster
 from pgcluster import Policy, Target, classify
-from pgcluster._routing import decide
+from pgcluster._core.routing import decide
 from pgcluster.errors import ConfigurationError, SessionStatementError
 
 ROOT = Path(__file__).resolve().parent.parent

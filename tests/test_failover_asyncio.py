@@ -20,7 +20,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 import pgcluster
-from pgcluster._health import Change, ChangeKind
+from pgcluster._core.health import (
+    Change,
+    ChangeKind,
+)
 from pgcluster.errors import NoPrimaryError, WriteOutcomeUnknown
 from pgcluster.testing import ClusterNodes
 

@@ -6,7 +6,10 @@ import psycopg
 import psycopg_pool
 import pytest
 
-from pgcluster._faults import is_unavailable, outcome_unknown
+from pgcluster._core.faults import (
+    is_unavailable,
+    outcome_unknown,
+)
 
 
 def server_error(sqlstate: str) -> psycopg.Error:

@@ -14,7 +14,10 @@ from collections.abc import Iterator
 import pytest
 
 import pgcluster
-from pgcluster._health import Change, ChangeKind
+from pgcluster._core.health import (
+    Change,
+    ChangeKind,
+)
 from pgcluster.testing import ClusterNodes, TcpProxy
 
 from .support import Deadline, happened, node_status

@@ -21,7 +21,10 @@ import psycopg
 import pytest
 
 import pgcluster
-from pgcluster._health import Change, ChangeKind
+from pgcluster._core.health import (
+    Change,
+    ChangeKind,
+)
 from pgcluster.errors import NoPrimaryError
 from pgcluster.testing import ClusterNodes, LocalCluster, Node
 

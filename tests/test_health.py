@@ -8,7 +8,18 @@ from typing import Any
 
 import pytest
 
-from pgcluster._health import (
+from pgcluster._core.health import (
+    Change,
+    ChangeKind,
+    ClusterHealth,
+    Status,
+)
+from pgcluster._core.lag import (
+    Lag,
+    LagLimit,
+    WalHistory,
+)
+from pgcluster._core.node_health import (
     DOWN,
     PROBE_FAILED,
     PROBE_OK,
@@ -17,18 +28,13 @@ from pgcluster._health import (
     TRANSITIONS,
     UP,
     Backoff,
-    Change,
-    ChangeKind,
-    ClusterHealth,
     Health,
-    Lag,
-    LagLimit,
     NodeHealth,
-    Position,
     Signal,
-    Status,
-    WalHistory,
     advance,
+)
+from pgcluster._core.positions import (
+    Position,
     decode_token,
     encode_token,
     format_lsn,

@@ -7,8 +7,14 @@ import pytest
 from psycopg import sql
 
 from pgcluster import classify
-from pgcluster._query import Query
-from pgcluster._routing import ASKED_PRIMARY, PINNED, check_not_session, decide, parse_target
+from pgcluster._core.query import Query
+from pgcluster._core.routing import (
+    ASKED_PRIMARY,
+    PINNED,
+    check_not_session,
+    decide,
+    parse_target,
+)
 from pgcluster.classifier import Policy, Route, Target
 from pgcluster.errors import ConfigurationError, SessionStatementError
 

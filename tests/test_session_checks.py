@@ -15,9 +15,17 @@ import psycopg
 import pytest
 
 import pgcluster
-from pgcluster import _conninfo, errors
-from pgcluster._options import check_options, option_names
-from pgcluster._routing import check_in_session, check_method, decide
+from pgcluster import errors
+from pgcluster._core import conninfo as _conninfo
+from pgcluster._core.options import (
+    check_options,
+    option_names,
+)
+from pgcluster._core.routing import (
+    check_in_session,
+    check_method,
+    decide,
+)
 from pgcluster.classifier import Route, Statement, Target, classify
 from pgcluster.errors import (
     ConfigurationError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from pgcluster._stats import RoutingStats
+from pgcluster._core.stats import RoutingStats
 
 
 def test_counts_per_node_and_totals() -> None:

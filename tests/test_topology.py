@@ -8,7 +8,14 @@ from collections.abc import Sequence
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from pgcluster._topology import Layout, NodeSpec, Seen, assign_roles, cluster_identity, layout
+from pgcluster._core.topology import (
+    Layout,
+    NodeSpec,
+    Seen,
+    assign_roles,
+    cluster_identity,
+    layout,
+)
 from pgcluster.errors import ConfigurationError, RoleMismatchError
 
 NO_ENV: dict[str, str] = {}

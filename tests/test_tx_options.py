@@ -8,7 +8,12 @@ import psycopg
 import pytest
 from psycopg import IsolationLevel
 
-from pgcluster._tx import TxOptions, backoff_delays, is_retryable, parse_isolation_level
+from pgcluster._core.tx import (
+    TxOptions,
+    backoff_delays,
+    is_retryable,
+    parse_isolation_level,
+)
 from pgcluster.errors import ConfigurationError
 
 

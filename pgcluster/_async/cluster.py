@@ -23,30 +23,64 @@ import psycopg.errors
 from psycopg import AsyncConnection, IsolationLevel, pq
 from psycopg.rows import tuple_row
 
-from .._acompat import ALock, asleep, aspawn
-from .._balance import BalancerSpec, make_balancer
-from .._faults import connection_broken, is_unavailable, outcome_unknown
-from .._health import (
+from .._core.balance import (
+    BalancerSpec,
+    make_balancer,
+)
+from .._core.faults import (
+    connection_broken,
+    is_unavailable,
+    outcome_unknown,
+)
+from .._core.health import (
     Change,
     ChangeKind,
     ClusterHealth,
-    LagLimit,
-    Position,
     ReadPlan,
     Status,
+)
+from .._core.lag import LagLimit
+from .._core.options import check_options
+from .._core.positions import (
+    Position,
     decode_token,
     encode_token,
     parse_lsn,
 )
-from .._monitor import Monitor, Probe, TaskRunner, describe_error, log_change
-from .._options import check_options
-from .._query import Query, check_query
-from .._result import Result
-from .._routing import decide, parse_target
-from .._socket import abort_connection, lost_while_idle
-from .._stats import RoutingStats
-from .._topology import Layout, Seen, assign_roles, cluster_identity, layout
-from .._tx import TxOptions
+from .._core.query import (
+    Query,
+    check_query,
+)
+from .._core.result import Result
+from .._core.routing import (
+    decide,
+    parse_target,
+)
+from .._core.stats import RoutingStats
+from .._core.topology import (
+    Layout,
+    Seen,
+    assign_roles,
+    cluster_identity,
+    layout,
+)
+from .._core.tx import TxOptions
+from .._io.compat import (
+    ALock,
+    asleep,
+    aspawn,
+)
+from .._io.monitor import (
+    Monitor,
+    Probe,
+    TaskRunner,
+    describe_error,
+    log_change,
+)
+from .._io.sockets import (
+    abort_connection,
+    lost_while_idle,
+)
 from ..classifier import Policy, Route, Target
 from ..errors import (
     ConfigurationError,

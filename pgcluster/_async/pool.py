@@ -19,12 +19,18 @@ from psycopg import AsyncConnection, IsolationLevel
 from psycopg.pq import TransactionStatus
 from psycopg.rows import AsyncRowFactory, dict_row
 
-from .. import _conninfo
-from .._options import check_options
-from .._query import Query, check_query
-from .._result import Result
-from .._routing import check_method, check_not_session
-from .._tx import TxOptions
+from .._core import conninfo as _conninfo
+from .._core.options import check_options
+from .._core.query import (
+    Query,
+    check_query,
+)
+from .._core.result import Result
+from .._core.routing import (
+    check_method,
+    check_not_session,
+)
+from .._core.tx import TxOptions
 from ..classifier import classify
 from ..errors import ConfigurationError, PoolClosedError, PoolTimeoutError
 from .session import (

@@ -16,11 +16,21 @@ import psycopg
 import psycopg.errors
 from psycopg import AsyncConnection, AsyncCursor, IsolationLevel, pq
 
-from .._acompat import asleep
-from .._query import Query, check_query
-from .._result import Result
-from .._routing import check_in_session, check_method
-from .._tx import TxOptions, backoff_delays, is_retryable
+from .._core.query import (
+    Query,
+    check_query,
+)
+from .._core.result import Result
+from .._core.routing import (
+    check_in_session,
+    check_method,
+)
+from .._core.tx import (
+    TxOptions,
+    backoff_delays,
+    is_retryable,
+)
+from .._io.compat import asleep
 from ..classifier import classify
 from ..errors import ConfigurationError, ReplicaWriteError, SessionClosedError
 

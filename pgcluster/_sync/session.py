@@ -18,11 +18,21 @@ import psycopg
 import psycopg.errors
 from psycopg import Connection, Cursor, IsolationLevel, pq
 
-from .._acompat import sleep
-from .._query import Query, check_query
-from .._result import Result
-from .._routing import check_in_session, check_method
-from .._tx import TxOptions, backoff_delays, is_retryable
+from .._core.query import (
+    Query,
+    check_query,
+)
+from .._core.result import Result
+from .._core.routing import (
+    check_in_session,
+    check_method,
+)
+from .._core.tx import (
+    TxOptions,
+    backoff_delays,
+    is_retryable,
+)
+from .._io.compat import sleep
 from ..classifier import classify
 from ..errors import ConfigurationError, ReplicaWriteError, SessionClosedError
 

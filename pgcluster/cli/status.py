@@ -22,8 +22,11 @@ from typing import Any, TextIO
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from .._core.topology import (
+    NodeSpec,
+    layout,
+)
 from .._sync.cluster import Cluster
-from .._topology import NodeSpec, layout
 from ..errors import ConfigurationError
 from . import add_command
 

@@ -23,7 +23,12 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from ._health import Change, ChangeKind, ClusterHealth, parse_lsn
+from .._core.health import (
+    Change,
+    ChangeKind,
+    ClusterHealth,
+)
+from .._core.positions import parse_lsn
 
 logger = logging.getLogger("pgcluster")
 

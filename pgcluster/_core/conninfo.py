@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 DATABASE_URL = "DATABASE_URL"
 

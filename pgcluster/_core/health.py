@@ -1,4 +1,4 @@
-"""Node health, failover, fencing, replica lag and read-your-writes tokens. Pure, no I/O.
+"""The cluster's health: which node takes writes, which serve reads. Pure, no I/O.
 
 The shells report what happened, with the time it happened (``now``:
 monotonic seconds), and ask what to do. Nothing here connects, sleeps or
@@ -37,339 +37,35 @@ shell) or uses it from one event loop (the async shell).
 
 from __future__ import annotations
 
-import math
-import re
-from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from .errors import ConfigurationError
-
-# -- WAL positions ------------------------------------------------------------
-
-MAX_LSN = 2**64 - 1
-MAX_TIMELINE = 2**32 - 1  # PostgreSQL's TimeLineID is a uint32; timelines start at 1
-
-# What the server's pg_lsn input accepts: 1 to 8 hex digits, a slash, 1 to 8 hex digits.
-_LSN_TEXT = re.compile(r"([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})")
-
-
-def parse_lsn(text: str) -> int:
-    """PostgreSQL's text form of a WAL position (``16/B374D848``) as a byte offset."""
-    match = _LSN_TEXT.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
-        raise ValueError(f"not a WAL position such as '16/B374D848': {_preview(text)}")
-    return int(match[1], 16) << 32 | int(match[2], 16)
-
-
-def format_lsn(lsn: int) -> str:
-    """A byte offset in PostgreSQL's text form, as the server prints it (``16/B374D848``)."""
-    _check_lsn(lsn)
-    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
-
-
-def _check_lsn(lsn: int) -> None:
-    if isinstance(lsn, bool) or not isinstance(lsn, int) or not 0 <= lsn <= MAX_LSN:
-        raise ValueError(f"a WAL position is an int from 0 to 2**64 - 1, not {lsn!r}")
-
-
-def _check_timeline(timeline: int) -> None:
-    if isinstance(timeline, bool) or not isinstance(timeline, int):
-        raise ValueError(f"a timeline is an int, not {timeline!r}")
-    if not 1 <= timeline <= MAX_TIMELINE:
-        raise ValueError(f"a timeline is from 1 to 2**32 - 1, not {timeline!r}")
-
-
-# -- read-your-writes tokens ----------------------------------------------------
-#
-# "1.<lsn hex>[.<timeline hex>]": short, cookie- and URL-safe, one spelling per
-# value (lowercase, no leading zeros). Tokens come back from browsers, so
-# decoding trusts nothing: a forged token can only send its bearer's reads to
-# the primary or to a replica older than it asked for.
-
-TOKEN_VERSION = 1
-_TOKEN = re.compile(r"1\.(0|[1-9a-f][0-9a-f]{0,15})(?:\.([1-9a-f][0-9a-f]{0,7}))?")
-_TOKEN_MAX_LENGTH = 2 + 16 + 1 + 8
-
-
-@dataclass(frozen=True)
-class Position:
-    """A WAL position a read must see: the LSN, and the timeline it belongs to if known."""
-
-    lsn: int
-    timeline: int | None = None
-
-    def __str__(self) -> str:
-        where = "" if self.timeline is None else f" on timeline {self.timeline}"
-        return f"{format_lsn(self.lsn)}{where}"
-
-
-def encode_token(lsn: int, timeline: int | None = None) -> str:
-    """A read-your-writes token for *lsn* (on *timeline*), to restore with `decode_token`."""
-    _check_lsn(lsn)
-    if timeline is None:
-        return f"{TOKEN_VERSION}.{lsn:x}"
-    _check_timeline(timeline)
-    return f"{TOKEN_VERSION}.{lsn:x}.{timeline:x}"
-
-
-def decode_token(token: str) -> Position:
-    """The position a token from `encode_token` holds; `ConfigurationError` if malformed."""
-    if not isinstance(token, str) or not token:
-        raise ConfigurationError(
-            f"a consistency token is a non-empty string, not {_preview(token)}"
-        )
-    if len(token) > _TOKEN_MAX_LENGTH:  # before any parsing: untrusted input may be huge
-        raise ConfigurationError(
-            f"malformed consistency token ({len(token)} characters, at most"
-            f" {_TOKEN_MAX_LENGTH}): {_preview(token)}"
-        )
-    version = token.partition(".")[0]
-    if version != str(TOKEN_VERSION) and re.fullmatch("[0-9]+", version):
-        raise ConfigurationError(
-            f"consistency token version {version} is not supported (this pgcluster reads"
-            f" version {TOKEN_VERSION}): {_preview(token)}"
-        )
-    match = _TOKEN.fullmatch(token)
-    if match is None:
-        raise ConfigurationError(
-            f"malformed consistency token (expected '1.<lsn>[.<timeline>]' in lowercase"
-            f" hex, as consistency_token() makes): {_preview(token)}"
-        )
-    timeline = int(match[2], 16) if match[2] else None
-    return Position(int(match[1], 16), timeline)
-
-
-def _preview(value: object) -> str:
-    """A short repr of untrusted input for an error message."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-# -- one node's health: a state machine with backoff ------------------------------
-
-
-class Health(Enum):
-    """Whether a node answers: the only thing the state machine decides."""
-
-    UP = "up"  # answering; usable in whatever role it has
-    SUSPECT = (
-        "suspect"  # a statement failed on it: out of the read rotation, the next probe decides
-    )
-    DOWN = "down"  # a probe failed: out until a probe passes after its backoff
-
-
-class Signal(Enum):
-    """What happened to a node."""
-
-    PROBE_OK = "probe ok"
-    PROBE_FAILED = "probe failed"
-    STATEMENT_FAILED = "statement failed"  # for an availability reason
-
-
-UP, SUSPECT, DOWN = Health.UP, Health.SUSPECT, Health.DOWN
-PROBE_OK, PROBE_FAILED, STATEMENT_FAILED = Signal
-
-# The whole state machine. DOWN + PROBE_OK is UP only once the backoff has expired.
-TRANSITIONS: Mapping[tuple[Health, Signal], Health] = {
-    (UP, PROBE_OK): UP,
-    (UP, STATEMENT_FAILED): SUSPECT,  # maybe just one broken connection: let a probe tell
-    (UP, PROBE_FAILED): DOWN,
-    (SUSPECT, PROBE_OK): UP,  # a blip: back at once, no backoff
-    (SUSPECT, STATEMENT_FAILED): SUSPECT,  # the other in-flight statements on it fail too
-    (SUSPECT, PROBE_FAILED): DOWN,
-    (DOWN, PROBE_OK): UP,
-    (DOWN, STATEMENT_FAILED): DOWN,
-    (DOWN, PROBE_FAILED): DOWN,
-}
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """How long a DOWN node waits before a good probe may re-admit it.
-
-    *base* seconds the first time, doubling on each failed retry and each time
-    it goes DOWN again soon after coming back (it flaps), up to *cap*; forgotten
-    once it has stayed up for *reset_after* seconds.
-    """
-
-    base: float = 1.0
-    # A few seconds at most: a healed replica is back soon after it answers, and
-    # a role change elsewhere ends every backoff at once (see ClusterHealth).
-    cap: float = 4.0
-    reset_after: float = 30.0
-
-    def __post_init__(self) -> None:
-        for name in ("base", "cap", "reset_after"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigurationError(f"backoff {name} must be a number, not {value!r}")
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigurationError(f"backoff {name} must be > 0 and finite, not {value!r}")
-        if self.base > self.cap:
-            raise ConfigurationError(f"backoff base {self.base} is above its cap {self.cap}")
-
-    def after(self, previous: float) -> float:
-        """The wait that follows a wait of *previous* seconds (0: none yet)."""
-        return self.base if previous <= 0 else min(previous * 2, self.cap)
-
-
-@dataclass(frozen=True)
-class NodeHealth:
-    """One node's health; `advance` makes the next one."""
-
-    state: Health = UP
-    failures: int = 0  # in a row
-    backoff: float = 0.0  # the current wait; 0: none (never DOWN, or stable since)
-    retry_at: float = 0.0  # DOWN: no re-admission before this
-    up_since: float = 0.0  # when it last came back from DOWN
-
-
-def advance(
-    health: NodeHealth,
-    signal: Signal,
-    now: float,
-    policy: Backoff,
-    *,
-    skip_backoff: bool = False,
-) -> NodeHealth:
-    """The node's health after *signal* at *now* (`TRANSITIONS`, plus the backoff's clock).
-
-    *skip_backoff* re-admits a DOWN node on a good probe at once: for a node
-    that answers as the primary, since writes have nowhere else to go.
-    """
-    state = TRANSITIONS[health.state, signal]
-    if signal is PROBE_OK:
-        if health.state is DOWN:
-            if now < health.retry_at and not skip_backoff:
-                return health  # still serving its backoff
-            return NodeHealth(UP, backoff=health.backoff, up_since=now)
-        if health.backoff and now - health.up_since >= policy.reset_after:
-            return NodeHealth(UP)  # stable long enough: the next failure starts from base
-        return replace(health, state=state, failures=0)
-    failed = replace(health, state=state, failures=health.failures + 1)
-    entering_down = state is DOWN and health.state is not DOWN
-    retry_failed = health.state is DOWN and signal is PROBE_FAILED and now >= health.retry_at
-    if entering_down or retry_failed:
-        wait = policy.after(health.backoff)
-        return replace(failed, backoff=wait, retry_at=now + wait)
-    return failed  # a failure during the backoff does not lengthen it
-
-
-# -- replica lag ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Lag:
-    """How far a replica was behind the primary when it was last probed."""
-
-    bytes: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class LagLimit:
-    """``max_replica_lag``: a replica further behind than either bound is not read from."""
-
-    seconds: float | None = None
-    bytes: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.seconds is None and self.bytes is None:
-            raise ConfigurationError(
-                "max_replica_lag needs seconds and/or bytes (or None for no limit)"
-            )
-        for name, value in (("seconds", self.seconds), ("bytes", self.bytes)):
-            if value is None:
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value < 0
-                or (name == "bytes" and not isinstance(value, int))
-            ):
-                kind = "an int" if name == "bytes" else "a number"
-                raise ConfigurationError(
-                    f"max_replica_lag {name} must be {kind} >= 0, not {value!r}"
-                )
-
-    @classmethod
-    def of(cls, value: LagLimit | float | timedelta | Mapping[str, Any] | None) -> LagLimit | None:
-        """The limit a user option gives: seconds (a number or a timedelta), a dict
-        with ``"seconds"`` and/or ``"bytes"``, a `LagLimit`, or None (no limit)."""
-        if value is None or isinstance(value, LagLimit):
-            return value
-        if isinstance(value, timedelta):
-            return cls(seconds=value.total_seconds())
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"seconds", "bytes"}
-            if unknown:
-                raise ConfigurationError(
-                    f"max_replica_lag takes 'seconds' and 'bytes', not {sorted(map(str, unknown))}"
-                )
-            return cls(seconds=value.get("seconds"), bytes=value.get("bytes"))
-        return cls(seconds=value)
-
-    def exceeded_by(self, lag: Lag) -> bool:
-        return (self.seconds is not None and lag.seconds > self.seconds) or (
-            self.bytes is not None and lag.bytes > self.bytes
-        )
-
-    def __str__(self) -> str:
-        parts = [f"{self.seconds:g} s"] if self.seconds is not None else []
-        parts += [f"{self.bytes} bytes"] if self.bytes is not None else []
-        return " / ".join(parts)
-
-
-class WalHistory:
-    """The primary's WAL positions, each with the time a probe first saw it.
-
-    A replica's lag is taken at the moment of its own probe, not at "now":
-    the bytes the primary had then and the replica had not replayed, and how
-    long the oldest of those had existed. So an idle primary never makes a
-    caught-up replica look behind, and the answer moves only on new evidence
-    (between probes a replica would otherwise seem to fall behind by up to one
-    interval, and flicker in and out under a tight limit). Resolution: one
-    probe interval.
-    """
-
-    def __init__(self, limit: int = 1024) -> None:
-        self._limit = limit
-        self._lsns: list[int] = []  # strictly increasing
-        self._seen: list[float] = []  # when each was first seen
-
-    def note(self, lsn: int, at: float) -> None:
-        """The primary reported *lsn* at *at*."""
-        if self._lsns and lsn < self._lsns[-1]:
-            self.reset()  # WAL does not go back: this is another history
-        if not self._lsns or lsn > self._lsns[-1]:
-            self._lsns.append(lsn)
-            self._seen.append(at)
-            if len(self._lsns) > self._limit:  # a replica behind all of it is lagging anyway
-                del self._lsns[0], self._seen[0]
-
-    def reset(self) -> None:
-        self._lsns.clear()
-        self._seen.clear()
-
-    def lag(self, replayed: int, at: float) -> Lag | None:
-        """The lag of a replica that had replayed up to *replayed* at *at*; None if unknown
-        (no position of the primary seen by then)."""
-        known = bisect_right(self._seen, at)  # the positions seen by *at*
-        if known == 0:
-            return None
-        behind = max(0, self._lsns[known - 1] - replayed)
-        if behind == 0:
-            return Lag(0, 0.0)
-        # Behind since the oldest position it lacks was seen: by *at*, as behind > 0.
-        first_missing = bisect_right(self._lsns, replayed)
-        return Lag(behind, at - self._seen[first_missing])
-
+from ..errors import ConfigurationError
+from .lag import (
+    Lag,
+    LagLimit,
+    WalHistory,
+)
+from .node_health import (
+    DOWN,
+    PROBE_FAILED,
+    PROBE_OK,
+    STATEMENT_FAILED,
+    UP,
+    Backoff,
+    NodeHealth,
+    Signal,
+    advance,
+)
+from .positions import (
+    Position,
+    _check_lsn,
+    _check_timeline,
+    format_lsn,
+)
 
 # -- the cluster: who takes writes, who serves reads ----------------------------
 

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from . import _conninfo
-from .errors import ConfigurationError, RoleMismatchError
+from ..errors import (
+    ConfigurationError,
+    RoleMismatchError,
+)
+from . import conninfo as _conninfo
 
 logger = logging.getLogger("pgcluster")
 

@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from psycopg import sql as psycopg_sql
 
-from ._query import Query
-from .classifier import Policy, Route, Statement, Target, classify
-from .errors import ConfigurationError, InvalidQueryError, SessionStatementError
+from ..classifier import (
+    Policy,
+    Route,
+    Statement,
+    Target,
+    classify,
+)
+from ..errors import (
+    ConfigurationError,
+    InvalidQueryError,
+    SessionStatementError,
+)
+from .query import Query
 
 _REPLICA_HINT = "/* pgcluster:replica */ "
 

@@ -6,7 +6,7 @@ from typing import TypeAlias
 
 from psycopg import sql
 
-from .errors import InvalidQueryError
+from ..errors import InvalidQueryError
 
 Query: TypeAlias = "str | sql.Composable"
 """What `query()`, `stream()` and `classify()` accept as a statement."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import IsolationLevel
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 # SQLSTATEs after which re-running the whole transaction is the documented cure.
 RETRYABLE_SQLSTATES = frozenset(

@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeAlias
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 BalancerSpec: TypeAlias = "str | Mapping[str, float]"
 """``"round_robin"`` (default), ``"random"``, or a weight per replica (by name or DSN)."""
