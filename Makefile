@@ -37,11 +37,12 @@ test: venv
 ## The failover suite against nodes started by docker compose (docs/compose.md).
 ## COMPOSE_FILE chooses the files: compose.yaml + compose.override.yaml by default,
 ## compose.yaml:compose.local.yaml on a machine set up by tools/compose-env.
-COMPOSE_TESTS := tests/test_nodes.py tests/test_failover.py tests/test_failover_asyncio.py \
-	tests/test_faults_replica.py tests/test_faults_replica_asyncio.py \
-	tests/test_faults_sessions.py tests/test_fallback.py tests/test_no_primary.py \
-	tests/test_compose_nodes.py \
-	tests/test_cli_demo.py::test_demo_on_compose_nodes
+COMPOSE_TESTS := tests/harness/test_nodes.py tests/failover/test_failover.py \
+	tests/failover/test_failover_asyncio.py tests/failover/test_faults_replica.py \
+	tests/failover/test_faults_replica_asyncio.py tests/failover/test_faults_sessions.py \
+	tests/failover/test_fallback.py tests/failover/test_no_primary.py \
+	tests/harness/test_compose_nodes.py \
+	tests/cli/test_cli_demo.py::test_demo_on_compose_nodes
 test-compose: venv
 	PGCLUSTER_TEST_TARGET=compose $(BIN)/python -m pytest $(COMPOSE_TESTS)
 

@@ -1,6 +1,6 @@
 """Workload 2: classification speed, with no database.
 
-A cached hit; the uncached routing corpus (tests/data/routing_corpus.tsv)
+A cached hit; the uncached routing corpus (tests/classifier/data/routing_corpus.tsv)
 against ``sqlglot.parse_one`` of the same statements, interleaved round
 after round; and two statements of over 10 MB (an INSERT and an IN list),
 which are scanned rather than parsed.
@@ -19,7 +19,9 @@ import sqlglot
 
 from pgcluster.classifier import Policy, classify
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "routing_corpus.tsv"
+CORPUS = (
+    Path(__file__).resolve().parent.parent / "tests" / "classifier" / "data" / "routing_corpus.tsv"
+)
 CACHED_STATEMENT = "SELECT id, name, qty FROM bench_item WHERE id = %s"
 
 

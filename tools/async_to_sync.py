@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pairs() -> list[tuple[Path, Path]]:
     """Every (async source, sync target): the package's _async/ modules, and the
-    tests written as ``test_*_async.py`` (their twin drops the suffix)."""
+    tests written as ``tests/**/test_*_async.py`` (their twin, beside them, drops
+    the suffix)."""
     package = [
         (source, ROOT / "pgcluster" / "_sync" / source.name)
         for source in sorted((ROOT / "pgcluster" / "_async").glob("*.py"))
@@ -45,13 +46,14 @@ def pairs() -> list[tuple[Path, Path]]:
     ]
     tests = [
         (source, source.with_name(source.name.removesuffix("_async.py") + ".py"))
-        for source in sorted((ROOT / "tests").glob("test_*_async.py"))
+        for source in sorted((ROOT / "tests").rglob("test_*_async.py"))
     ]
     return package + tests
 
 
 RENAMES = {
     "TaskRunner": "ThreadRunner",
+    "ABroadcast": "Broadcast",
     "ALock": "Lock",
     "AbstractAsyncContextManager": "AbstractContextManager",
     "AsyncCluster": "Cluster",

@@ -1,0 +1,1 @@
+"""Failures, failovers and recoveries on fresh clusters of their own."""

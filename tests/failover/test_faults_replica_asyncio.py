@@ -1,0 +1,197 @@
+"""Replicas that die or hang under load: reads keep flowing (fresh clusters: destructive).
+
+The asyncio twin of test_faults_replica.py: the same scenarios with `AsyncCluster`,
+the load made of asyncio tasks instead of threads. Written by hand, not generated
+(a ``*_async.py`` name would mean "source of a generated sync twin").
+
+The harness's node controls (kill, pause, execute...) block the event loop for a
+moment; the monitor runs on that loop, so it simply resumes once they return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+
+import pgcluster
+from pgcluster._core.health import (
+    Change,
+    ChangeKind,
+)
+from pgcluster.testing import ClusterNodes, TcpProxy
+
+from ..support import Deadline, happened, node_status
+
+WHO = "SELECT current_setting('cluster_name') AS node"
+
+
+@pytest.fixture
+def events() -> list[Change]:
+    return []
+
+
+@pytest.fixture
+async def cluster(
+    fresh_cluster: ClusterNodes, events: list[Change]
+) -> AsyncIterator[pgcluster.AsyncCluster]:
+    replicas = [n.dsn for n in fresh_cluster.replicas]
+    async with pgcluster.AsyncCluster(
+        fresh_cluster.primary.dsn,
+        replicas,
+        health_interval=0.2,
+        probe_timeout=1.0,
+        timeout=3.0,
+        on_change=events.append,
+    ) as cluster:
+        yield cluster
+
+
+class ReadLoad:
+    """Tasks reading as fast as they can, counting where reads went and what failed."""
+
+    def __init__(self, cluster: pgcluster.AsyncCluster, tasks: int = 4) -> None:
+        self.cluster = cluster
+        self.seen: Counter[str] = Counter()
+        self.failures: list[BaseException] = []
+        self._stop = asyncio.Event()
+        self._count = tasks
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                rows = await self.cluster.query(WHO)
+            except Exception as ex:
+                self.failures.append(ex)
+                await asyncio.sleep(0)  # a failure may come without a wait: let the others run
+            else:
+                self.seen[rows[0]["node"]] += 1
+
+    async def __aenter__(self) -> ReadLoad:
+        self._tasks = [asyncio.create_task(self._read()) for _ in range(self._count)]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        await asyncio.wait_for(asyncio.gather(*self._tasks), 30)
+
+    def reads(self) -> int:
+        return sum(self.seen.values())
+
+    async def wait_for(self, total: int, what: str, seconds: float = 10) -> None:
+        """Wait until *total* reads have succeeded, at most *seconds*."""
+        deadline = Deadline(seconds)
+        while self.reads() < total:
+            await deadline.asleep(what)
+
+
+async def test_a_replica_killed_under_read_load_costs_no_read(
+    cluster: pgcluster.AsyncCluster, fresh_cluster: ClusterNodes, events: list[Change]
+) -> None:
+    victim = fresh_cluster.replicas[0]
+    async with ReadLoad(cluster) as load:
+        await load.wait_for(200, "the read load to start")
+        killed_at = time.monotonic()
+        victim.kill()
+        deadline = Deadline(10)
+        while not happened(events, victim, ChangeKind.EJECTED):
+            await deadline.asleep("the killed replica to be ejected")
+        ejected_after = time.monotonic() - killed_at
+        await load.wait_for(load.reads() + 200, "reads to go on after the ejection")
+    print(
+        f"\nreplica ejected {ejected_after:.2f} s after the kill (asyncio); reads: {dict(load.seen)}"
+    )
+    assert load.failures == []
+    assert ejected_after < 3.0  # one health interval plus a probe timeout, with margin
+    assert node_status(cluster, victim) == "unavailable"
+
+
+async def test_a_paused_replica_does_not_stall_reads(
+    cluster: pgcluster.AsyncCluster, fresh_cluster: ClusterNodes, events: list[Change]
+) -> None:
+    victim = fresh_cluster.replicas[0]
+    async with ReadLoad(cluster) as load:
+        await load.wait_for(200, "the read load to start")
+        paused_at = time.monotonic()
+        victim.pause()  # SIGSTOP: connections stay open, nothing answers
+        try:
+            deadline = Deadline(10)
+            while not happened(events, victim, ChangeKind.EJECTED):
+                await deadline.asleep("the hung replica to be ejected")
+            ejected_after = time.monotonic() - paused_at
+            await load.wait_for(load.reads() + 200, "reads to go on while the replica hangs", 5)
+        finally:
+            victim.resume()
+    print(
+        f"\nhung replica ejected {ejected_after:.2f} s after SIGSTOP (asyncio);"
+        f" reads: {dict(load.seen)}"
+    )
+    assert load.failures == []
+    assert ejected_after < 3.0  # a probe timeout (1 s) after the next round (0.2 s), with margin
+
+
+async def test_a_replica_cut_off_by_the_network_does_not_stall_reads(
+    fresh_cluster: ClusterNodes,
+) -> None:
+    primary, (first, second) = fresh_cluster.primary, fresh_cluster.replicas
+    with TcpProxy(first.host, first.port) as proxy:
+        replicas = [proxy.dsn(first.dsn), second.dsn]
+        async with (
+            pgcluster.AsyncCluster(
+                primary.dsn, replicas, health_interval=0.2, probe_timeout=1.0, timeout=3.0
+            ) as cluster,
+            ReadLoad(cluster) as load,
+        ):
+            await load.wait_for(200, "the read load to start")
+            proxy.blackhole()
+            await load.wait_for(
+                load.reads() + 300, "reads to go on while the replica is unreachable", 5
+            )
+    assert load.failures == []
+    assert load.seen["replica2"] > 0
+
+
+@pytest.mark.parametrize("limit", [{"bytes": 64 * 1024}, {"seconds": 0.5}])
+async def test_a_lagging_replica_leaves_the_rotation_and_returns(
+    fresh_cluster: ClusterNodes, limit: dict[str, float]
+) -> None:
+    primary, (laggard, fine) = fresh_cluster.primary, fresh_cluster.replicas
+    async with pgcluster.AsyncCluster(
+        primary.dsn,
+        [laggard.dsn, fine.dsn],
+        health_interval=0.1,
+        probe_timeout=1.0,
+        max_replica_lag=limit,
+    ) as cluster:
+        await cluster.query("CREATE TABLE filler (x text)")
+        laggard.execute("SELECT pg_wal_replay_pause()")
+        try:
+            deadline = Deadline(10)
+            while node_status(cluster, laggard) != "lagging":
+                # Keep the primary writing: lag in bytes grows, and so does its age.
+                await cluster.query(
+                    "INSERT INTO filler SELECT repeat('x', 100) FROM generate_series(1, 1000)"
+                )
+                await deadline.asleep("the paused replica to count as lagging")
+            # The healthy replica may lag for a moment after a burst too: let it catch up.
+            deadline = Deadline(10)
+            while node_status(cluster, fine) != "replica":
+                await deadline.asleep("the healthy replica to catch up")
+            assert {await _where(cluster) for _ in range(20)} == {fine.name}
+        finally:
+            laggard.execute("SELECT pg_wal_replay_resume()")
+        deadline = Deadline(10)
+        while node_status(cluster, laggard) != "replica":
+            await deadline.asleep("the replica to catch up and return")
+        assert laggard.name in {await _where(cluster) for _ in range(20)}
+
+
+async def _where(cluster: pgcluster.AsyncCluster) -> str:
+    """The node a read went to."""
+    rows = await cluster.query(WHO)
+    node: str = rows[0]["node"]
+    return node

@@ -1,0 +1,1 @@
+"""Tests of the async and sync shells (Cluster, Pool, sessions) against real servers."""
