@@ -38,8 +38,8 @@ test: venv
 ## COMPOSE_FILE chooses the files: compose.yaml + compose.override.yaml by default,
 ## compose.yaml:compose.local.yaml on a machine set up by tools/compose-env.
 COMPOSE_TESTS := tests/harness/test_nodes.py tests/failover/test_failover.py \
-	tests/failover/test_failover_asyncio.py tests/failover/test_faults_replica.py \
-	tests/failover/test_faults_replica_asyncio.py tests/failover/test_faults_sessions.py \
+	tests/failover/test_failover_async.py tests/failover/test_faults_replica.py \
+	tests/failover/test_faults_replica_async.py tests/failover/test_faults_sessions.py \
 	tests/failover/test_fallback.py tests/failover/test_no_primary.py \
 	tests/harness/test_compose_nodes.py \
 	tests/cli/test_cli_demo.py::test_demo_on_compose_nodes

@@ -1,12 +1,24 @@
+# WARNING: generated from tests/failover/test_failover_async.py by tools/async_to_sync.py: do not edit.
+# Edit the async source and run the tool again.
 """The primary dies, a replica is promoted: writes resume there, none is applied twice,
-and the old primary, back on an older timeline, is fenced (a fresh cluster: destructive)."""
+and the old primary, back on an older timeline, is fenced (a fresh cluster: destructive).
+
+The source of test_failover.py (see tools/async_to_sync.py): the write load is made of
+asyncio tasks here, of threads in the sync twin.
+
+The harness's node controls (kill, promote, follow...) block the event loop while
+they run; the monitor runs on that loop, so it simply resumes once they return.
+Only under the write load, whose timings are measured, do they run in a thread
+(`blocking`).
+"""
 
 from __future__ import annotations
 
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,22 +32,41 @@ from pgcluster.testing import ClusterNodes
 
 from ..support import Deadline, happened, most_advanced, node_status
 
+T = TypeVar("T")
+
 WHO = "SELECT current_setting('cluster_name') AS node"
+# One writer of the write load: an asyncio task (a thread in the sync twin).
+Writer = threading.Thread
+
+
+def blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking harness call while the write load goes on.
+
+    In a thread, so the load runs on meanwhile (as the sync twin's threads do): called
+    on the loop it would hold the loop, and acks the old primary sent just before its
+    death would be taken in only after the promotion, as if the new primary sent them.
+    """
+    return fn(*args)
 
 
 class WriteLoad:
-    """Threads inserting unique ids, remembering which were acknowledged, failed or unknown."""
+    """Writers inserting unique ids, remembering which were acknowledged, failed or unknown.
 
-    def __init__(self, cluster: pgcluster.Cluster, threads: int = 3) -> None:
+    Asyncio tasks (threads in the sync twin). A task yields after a failure, which
+    may come without a wait, so that the others run.
+    """
+
+    def __init__(self, cluster: pgcluster.Cluster, writers: int = 3) -> None:
         self.cluster = cluster
         self.acked: dict[int, float] = {}  # id -> when it was acknowledged
         self.unknown: set[int] = set()
         self.no_primary: set[int] = set()
         self.other: list[BaseException] = []
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held across no await: tasks never wait on it
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._write) for _ in range(threads)]
+        self._count = writers
+        self._writers: list[Writer] = []
 
     def _write(self) -> None:
         while not self._stop.is_set():
@@ -52,20 +83,23 @@ class WriteLoad:
             else:
                 with self._lock:
                     self.acked[n] = time.monotonic()
+                continue
 
     def acked_since(self, moment: float) -> int:
         with self._lock:
             return sum(1 for at in self.acked.values() if at > moment)
 
     def __enter__(self) -> WriteLoad:
-        for t in self._threads:
-            t.start()
+        for _ in range(self._count):
+            writer = Writer(target=self._write)
+            writer.start()
+            self._writers.append(writer)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        for t in self._threads:
-            t.join(60)
+        for writer in self._writers:
+            writer.join(60)
 
 
 @pytest.fixture
@@ -108,10 +142,10 @@ def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
         deadline = Deadline(10)
         while load.acked_since(0) < 100:
             deadline.sleep("the write load to start")
-        old.kill()
-        new = most_advanced(fresh_cluster.replicas)
-        (other,) = [n for n in fresh_cluster.replicas if n is not new]
-        new.promote()
+        blocking(old.kill)
+        new = blocking(most_advanced, fresh_cluster.replicas)
+        (other,) = (n for n in fresh_cluster.replicas if n is not new)
+        blocking(new.promote)
         promoted_at = time.monotonic()
         deadline = Deadline(20)
         while load.acked_since(promoted_at) < 50:
@@ -124,7 +158,7 @@ def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
     )
     assert load.other == []
     assert happened(events, new, ChangeKind.PROMOTED)
-    assert cluster.query(WHO, target="primary")[0]["node"] == new.name
+    assert (cluster.query(WHO, target="primary"))[0]["node"] == new.name
 
     rows = [n for (n,) in new.execute("SELECT id FROM ledger")]
     assert len(rows) == len(set(rows)), "a write was applied twice"
@@ -158,6 +192,6 @@ def test_the_old_primary_coming_back_is_fenced(
         deadline.sleep("the old primary to be fenced")
     for _ in range(20):
         cluster.query("INSERT INTO ledger (id) VALUES (2)")
-        assert cluster.query(WHO)[0]["node"] != old.name
+        assert (cluster.query(WHO))[0]["node"] != old.name
     assert old.execute("SELECT count(*) FROM ledger WHERE id = 2") == [(0,)]
     assert node_status(cluster, old) == "fenced"

@@ -1,7 +1,12 @@
+# WARNING: generated from tests/failover/test_faults_replica_async.py by tools/async_to_sync.py: do not edit.
+# Edit the async source and run the tool again.
 """Replicas that die or hang under load: reads keep flowing (fresh clusters: destructive).
 
-Sync Cluster with threads here; the async twin is in test_faults_replica_async.py's
-place once the async fault tests land (the code under test is generated from one source).
+The source of test_faults_replica.py (see tools/async_to_sync.py): the read load is
+made of asyncio tasks here, of threads in the sync twin.
+
+The harness's node controls (kill, pause, execute...) block the event loop for a
+moment; the monitor runs on that loop, so it simply resumes once they return.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from pgcluster.testing import ClusterNodes, TcpProxy
 from ..support import Deadline, happened, node_status
 
 WHO = "SELECT current_setting('cluster_name') AS node"
+# One reader of the read load: an asyncio task (a thread in the sync twin).
+Reader = threading.Thread
 
 
 @pytest.fixture
@@ -45,20 +52,25 @@ def cluster(fresh_cluster: ClusterNodes, events: list[Change]) -> Iterator[pgclu
 
 
 class ReadLoad:
-    """Threads reading as fast as they can, counting where reads went and what failed."""
+    """Readers reading as fast as they can, counting where reads went and what failed.
 
-    def __init__(self, cluster: pgcluster.Cluster, threads: int = 4) -> None:
+    Asyncio tasks (threads in the sync twin). A task yields after a failure, which
+    may come without a wait, so that the others run.
+    """
+
+    def __init__(self, cluster: pgcluster.Cluster, readers: int = 4) -> None:
         self.cluster = cluster
         self.seen: Counter[str] = Counter()
         self.failures: list[BaseException] = []
         self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._read) for _ in range(threads)]
+        self._lock = threading.Lock()  # held across no await: tasks never wait on it
+        self._count = readers
+        self._readers: list[Reader] = []
 
     def _read(self) -> None:
         while not self._stop.is_set():
             try:
-                node = self.cluster.query(WHO)[0]["node"]
+                node = _where(self.cluster)
             except Exception as ex:
                 with self._lock:
                     self.failures.append(ex)
@@ -67,14 +79,16 @@ class ReadLoad:
                     self.seen[node] += 1
 
     def __enter__(self) -> ReadLoad:
-        for t in self._threads:
-            t.start()
+        for _ in range(self._count):
+            reader = Reader(target=self._read)
+            reader.start()
+            self._readers.append(reader)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        for t in self._threads:
-            t.join(30)
+        for reader in self._readers:
+            reader.join(30)
 
     def reads(self) -> int:
         with self._lock:
@@ -127,7 +141,9 @@ def test_a_paused_replica_does_not_stall_reads(
     assert ejected_after < 3.0  # a probe timeout (1 s) after the next round (0.2 s), with margin
 
 
-def test_a_replica_cut_off_by_the_network_does_not_stall_reads(fresh_cluster: ClusterNodes) -> None:
+def test_a_replica_cut_off_by_the_network_does_not_stall_reads(
+    fresh_cluster: ClusterNodes,
+) -> None:
     primary, (first, second) = fresh_cluster.primary, fresh_cluster.replicas
     with TcpProxy(first.host, first.port) as proxy:
         replicas = [proxy.dsn(first.dsn), second.dsn]
@@ -170,10 +186,17 @@ def test_a_lagging_replica_leaves_the_rotation_and_returns(
             deadline = Deadline(10)
             while node_status(cluster, fine) != "replica":
                 deadline.sleep("the healthy replica to catch up")
-            assert {cluster.query(WHO)[0]["node"] for _ in range(20)} == {fine.name}
+            assert {_where(cluster) for _ in range(20)} == {fine.name}
         finally:
             laggard.execute("SELECT pg_wal_replay_resume()")
         deadline = Deadline(10)
         while node_status(cluster, laggard) != "replica":
             deadline.sleep("the replica to catch up and return")
-        assert laggard.name in {cluster.query(WHO)[0]["node"] for _ in range(20)}
+        assert laggard.name in {_where(cluster) for _ in range(20)}
+
+
+def _where(cluster: pgcluster.Cluster) -> str:
+    """The node a read went to."""
+    rows = cluster.query(WHO)
+    node: str = rows[0]["node"]
+    return node

@@ -1,8 +1,7 @@
 """Replicas that die or hang under load: reads keep flowing (fresh clusters: destructive).
 
-The asyncio twin of test_faults_replica.py: the same scenarios with `AsyncCluster`,
-the load made of asyncio tasks instead of threads. Written by hand, not generated
-(a ``*_async.py`` name would mean "source of a generated sync twin").
+The source of test_faults_replica.py (see tools/async_to_sync.py): the read load is
+made of asyncio tasks here, of threads in the sync twin.
 
 The harness's node controls (kill, pause, execute...) block the event loop for a
 moment; the monitor runs on that loop, so it simply resumes once they return.
@@ -10,7 +9,8 @@ moment; the monitor runs on that loop, so it simply resumes once they return.
 
 from __future__ import annotations
 
-import asyncio
+import asyncio  # async-only
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -27,6 +27,8 @@ from pgcluster.testing import ClusterNodes, TcpProxy
 from ..support import Deadline, happened, node_status
 
 WHO = "SELECT current_setting('cluster_name') AS node"
+# One reader of the read load: an asyncio task (a thread in the sync twin).
+Reader = asyncio.Task[None]  # sync: Reader = threading.Thread
 
 
 @pytest.fixture
@@ -51,36 +53,48 @@ async def cluster(
 
 
 class ReadLoad:
-    """Tasks reading as fast as they can, counting where reads went and what failed."""
+    """Readers reading as fast as they can, counting where reads went and what failed.
 
-    def __init__(self, cluster: pgcluster.AsyncCluster, tasks: int = 4) -> None:
+    Asyncio tasks (threads in the sync twin). A task yields after a failure, which
+    may come without a wait, so that the others run.
+    """
+
+    def __init__(self, cluster: pgcluster.AsyncCluster, readers: int = 4) -> None:
         self.cluster = cluster
         self.seen: Counter[str] = Counter()
         self.failures: list[BaseException] = []
-        self._stop = asyncio.Event()
-        self._count = tasks
-        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # held across no await: tasks never wait on it
+        self._count = readers
+        self._readers: list[Reader] = []
 
     async def _read(self) -> None:
         while not self._stop.is_set():
             try:
-                rows = await self.cluster.query(WHO)
+                node = await _where(self.cluster)
             except Exception as ex:
-                self.failures.append(ex)
-                await asyncio.sleep(0)  # a failure may come without a wait: let the others run
+                with self._lock:
+                    self.failures.append(ex)
+                await asyncio.sleep(0)  # async-only
             else:
-                self.seen[rows[0]["node"]] += 1
+                with self._lock:
+                    self.seen[node] += 1
 
     async def __aenter__(self) -> ReadLoad:
-        self._tasks = [asyncio.create_task(self._read()) for _ in range(self._count)]
+        for _ in range(self._count):
+            reader = asyncio.create_task(self._read())  # sync: reader = Reader(target=self._read)
+            # sync: reader.start()
+            self._readers.append(reader)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
-        await asyncio.wait_for(asyncio.gather(*self._tasks), 30)
+        for reader in self._readers:
+            await asyncio.wait_for(reader, 30)  # sync: reader.join(30)
 
     def reads(self) -> int:
-        return sum(self.seen.values())
+        with self._lock:
+            return sum(self.seen.values())
 
     async def wait_for(self, total: int, what: str, seconds: float = 10) -> None:
         """Wait until *total* reads have succeeded, at most *seconds*."""
@@ -102,9 +116,7 @@ async def test_a_replica_killed_under_read_load_costs_no_read(
             await deadline.asleep("the killed replica to be ejected")
         ejected_after = time.monotonic() - killed_at
         await load.wait_for(load.reads() + 200, "reads to go on after the ejection")
-    print(
-        f"\nreplica ejected {ejected_after:.2f} s after the kill (asyncio); reads: {dict(load.seen)}"
-    )
+    print(f"\nreplica ejected {ejected_after:.2f} s after the kill; reads: {dict(load.seen)}")
     assert load.failures == []
     assert ejected_after < 3.0  # one health interval plus a probe timeout, with margin
     assert node_status(cluster, victim) == "unavailable"
@@ -126,10 +138,7 @@ async def test_a_paused_replica_does_not_stall_reads(
             await load.wait_for(load.reads() + 200, "reads to go on while the replica hangs", 5)
         finally:
             victim.resume()
-    print(
-        f"\nhung replica ejected {ejected_after:.2f} s after SIGSTOP (asyncio);"
-        f" reads: {dict(load.seen)}"
-    )
+    print(f"\nhung replica ejected {ejected_after:.2f} s after SIGSTOP; reads: {dict(load.seen)}")
     assert load.failures == []
     assert ejected_after < 3.0  # a probe timeout (1 s) after the next round (0.2 s), with margin
 

@@ -1,21 +1,23 @@
 """The primary dies, a replica is promoted: writes resume there, none is applied twice,
 and the old primary, back on an older timeline, is fenced (a fresh cluster: destructive).
 
-The asyncio twin of test_failover.py: the same scenarios with `AsyncCluster`, the
-write load made of asyncio tasks instead of threads. Written by hand, not generated
-(a ``*_async.py`` name would mean "source of a generated sync twin").
+The source of test_failover.py (see tools/async_to_sync.py): the write load is made of
+asyncio tasks here, of threads in the sync twin.
 
 The harness's node controls (kill, promote, follow...) block the event loop while
 they run; the monitor runs on that loop, so it simply resumes once they return.
-Only under the write load, whose timings are measured, do they run in a thread.
+Only under the write load, whose timings are measured, do they run in a thread
+(`blocking`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import asyncio  # async-only
 import itertools
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -29,26 +31,46 @@ from pgcluster.testing import ClusterNodes
 
 from ..support import Deadline, happened, most_advanced, node_status
 
+T = TypeVar("T")
+
 WHO = "SELECT current_setting('cluster_name') AS node"
+# One writer of the write load: an asyncio task (a thread in the sync twin).
+Writer = asyncio.Task[None]  # sync: Writer = threading.Thread
+
+
+async def blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking harness call while the write load goes on.
+
+    In a thread, so the load runs on meanwhile (as the sync twin's threads do): called
+    on the loop it would hold the loop, and acks the old primary sent just before its
+    death would be taken in only after the promotion, as if the new primary sent them.
+    """
+    return await asyncio.to_thread(fn, *args)  # sync: return fn(*args)
 
 
 class WriteLoad:
-    """Tasks inserting unique ids, remembering which were acknowledged, failed or unknown."""
+    """Writers inserting unique ids, remembering which were acknowledged, failed or unknown.
 
-    def __init__(self, cluster: pgcluster.AsyncCluster, tasks: int = 3) -> None:
+    Asyncio tasks (threads in the sync twin). A task yields after a failure, which
+    may come without a wait, so that the others run.
+    """
+
+    def __init__(self, cluster: pgcluster.AsyncCluster, writers: int = 3) -> None:
         self.cluster = cluster
         self.acked: dict[int, float] = {}  # id -> when it was acknowledged
         self.unknown: set[int] = set()
         self.no_primary: set[int] = set()
         self.other: list[BaseException] = []
         self._ids = itertools.count(1)
-        self._stop = asyncio.Event()
-        self._count = tasks
-        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = threading.Lock()  # held across no await: tasks never wait on it
+        self._stop = threading.Event()
+        self._count = writers
+        self._writers: list[Writer] = []
 
     async def _write(self) -> None:
         while not self._stop.is_set():
-            n = next(self._ids)
+            with self._lock:
+                n = next(self._ids)
             try:
                 await self.cluster.query("INSERT INTO ledger (id) VALUES (%s)", [n])
             except WriteOutcomeUnknown:
@@ -58,20 +80,26 @@ class WriteLoad:
             except Exception as ex:
                 self.other.append(ex)
             else:
-                self.acked[n] = time.monotonic()
+                with self._lock:
+                    self.acked[n] = time.monotonic()
                 continue
-            await asyncio.sleep(0)  # a failure may come without a wait: let the others run
+            await asyncio.sleep(0)  # async-only
 
     def acked_since(self, moment: float) -> int:
-        return sum(1 for at in self.acked.values() if at > moment)
+        with self._lock:
+            return sum(1 for at in self.acked.values() if at > moment)
 
     async def __aenter__(self) -> WriteLoad:
-        self._tasks = [asyncio.create_task(self._write()) for _ in range(self._count)]
+        for _ in range(self._count):
+            writer = asyncio.create_task(self._write())  # sync: writer = Writer(target=self._write)
+            # sync: writer.start()
+            self._writers.append(writer)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._stop.set()
-        await asyncio.wait_for(asyncio.gather(*self._tasks), 60)
+        for writer in self._writers:
+            await asyncio.wait_for(writer, 60)  # sync: writer.join(60)
 
 
 @pytest.fixture
@@ -116,13 +144,10 @@ async def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
         deadline = Deadline(10)
         while load.acked_since(0) < 100:
             await deadline.asleep("the write load to start")
-        # In threads, so the load runs on meanwhile (as the sync test's threads do): called
-        # here they would hold the event loop, and acks the old primary sent just before its
-        # death would be taken in only after the promotion, as if the new primary sent them.
-        await asyncio.to_thread(old.kill)
-        new = await asyncio.to_thread(most_advanced, fresh_cluster.replicas)
+        await blocking(old.kill)
+        new = await blocking(most_advanced, fresh_cluster.replicas)
         (other,) = (n for n in fresh_cluster.replicas if n is not new)
-        await asyncio.to_thread(new.promote)
+        await blocking(new.promote)
         promoted_at = time.monotonic()
         deadline = Deadline(20)
         while load.acked_since(promoted_at) < 50:
@@ -130,9 +155,8 @@ async def test_writes_resume_on_the_promoted_replica_and_none_is_applied_twice(
         first_write = min(at for at in load.acked.values() if at > promoted_at) - promoted_at
 
     print(
-        f"\nfirst write {first_write:.2f} s after the promotion (asyncio);"
-        f" acknowledged {len(load.acked)}, outcome unknown {len(load.unknown)},"
-        f" no primary {len(load.no_primary)}"
+        f"\nfirst write {first_write:.2f} s after the promotion; acknowledged {len(load.acked)},"
+        f" outcome unknown {len(load.unknown)}, no primary {len(load.no_primary)}"
     )
     assert load.other == []
     assert happened(events, new, ChangeKind.PROMOTED)
