@@ -85,7 +85,6 @@ def test_watch_prints_a_snapshot_per_interval(local_cluster: LocalCluster) -> No
     assert {s["primary"] for s in snapshots} == {_name(local_cluster.primary)}
 
 
-@pytest.mark.destructive
 def test_a_dead_primary_exits_1_and_shows_why(fresh_cluster: LocalCluster) -> None:
     fresh_cluster.primary.kill()
     code, out, _ = _status("--timeout", "1", *_flags(fresh_cluster))

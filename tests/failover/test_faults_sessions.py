@@ -19,8 +19,6 @@ from ..support import Deadline, node_status
 
 WHO = "SELECT current_setting('cluster_name') AS node"
 
-pytestmark = pytest.mark.destructive
-
 
 @pytest.fixture
 def cluster(fresh_cluster: ClusterNodes) -> Iterator[pgcluster.Cluster]:

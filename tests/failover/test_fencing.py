@@ -173,7 +173,6 @@ def write(cluster: pgcluster.Cluster, kind: str, value: int) -> None:
 # -- item 0: a write started while there is no primary -----------------------------
 
 
-@pytest.mark.destructive
 @pytest.mark.parametrize("kind", ["tx", "task", "query"])
 def test_a_write_started_with_no_primary_never_lands_on_the_old_one(
     fresh_cluster: ClusterNodes,
@@ -209,7 +208,6 @@ def test_a_write_started_with_no_primary_never_lands_on_the_old_one(
 # -- item 7: a hung primary, and its return -----------------------------------------
 
 
-@pytest.mark.destructive
 def test_a_hung_primary_delays_neither_the_promotion_nor_the_replicas_reads(
     fresh_cluster: ClusterNodes,
     make_cluster: MakeCluster,
@@ -279,7 +277,6 @@ def test_a_hung_primary_delays_neither_the_promotion_nor_the_replicas_reads(
     assert failed_reads == [], "reads on a replica already on the new timeline were aborted"
 
 
-@pytest.mark.destructive
 def test_an_old_primary_thawing_after_the_seat_moved_is_never_written_to(
     fresh_cluster: ClusterNodes,
     make_cluster: MakeCluster,
@@ -333,7 +330,6 @@ def test_an_old_primary_thawing_after_the_seat_moved_is_never_written_to(
 # -- item 10: getconn() and putconn() across a failover --------------------------
 
 
-@pytest.mark.destructive
 def test_putconn_after_a_failover_gives_the_connection_back_to_its_own_pool(
     fresh_cluster: ClusterNodes,
     make_cluster: MakeCluster,
@@ -365,7 +361,6 @@ def test_putconn_after_a_failover_gives_the_connection_back_to_its_own_pool(
     assert (cluster.query(WHO, target="primary"))[0]["node"] == new.name
 
 
-@pytest.mark.destructive
 def test_getconn_during_a_failover_waits_for_the_new_primary(
     fresh_cluster: ClusterNodes,
     make_cluster: MakeCluster,
@@ -418,7 +413,6 @@ def test_getconn_takes_a_target(
 # -- item 11: one failover_timeout per call ----------------------------------------
 
 
-@pytest.mark.destructive
 @pytest.mark.parametrize("fault", ["killed", "hung"])
 def test_a_write_with_no_primary_gives_up_after_one_failover_timeout(
     fresh_cluster: ClusterNodes,

@@ -172,7 +172,6 @@ async def write(cluster: pgcluster.AsyncCluster, kind: str, value: int) -> None:
 # -- item 0: a write started while there is no primary -----------------------------
 
 
-@pytest.mark.destructive
 @pytest.mark.parametrize("kind", ["tx", "task", "query"])
 async def test_a_write_started_with_no_primary_never_lands_on_the_old_one(
     fresh_cluster: ClusterNodes,
@@ -208,7 +207,6 @@ async def test_a_write_started_with_no_primary_never_lands_on_the_old_one(
 # -- item 7: a hung primary, and its return -----------------------------------------
 
 
-@pytest.mark.destructive
 async def test_a_hung_primary_delays_neither_the_promotion_nor_the_replicas_reads(
     fresh_cluster: ClusterNodes,
     make_cluster: MakeCluster,
@@ -278,7 +276,6 @@ async def test_a_hung_primary_delays_neither_the_promotion_nor_the_replicas_read
     assert failed_reads == [], "reads on a replica already on the new timeline were aborted"
 
 
-@pytest.mark.destructive
 async def test_an_old_primary_thawing_after_the_seat_moved_is_never_written_to(
     fresh_cluster: ClusterNodes,
     make_cluster: MakeCluster,
@@ -332,7 +329,6 @@ async def test_an_old_primary_thawing_after_the_seat_moved_is_never_written_to(
 # -- item 10: getconn() and putconn() across a failover --------------------------
 
 
-@pytest.mark.destructive
 async def test_putconn_after_a_failover_gives_the_connection_back_to_its_own_pool(
     fresh_cluster: ClusterNodes,
     make_cluster: MakeCluster,
@@ -364,7 +360,6 @@ async def test_putconn_after_a_failover_gives_the_connection_back_to_its_own_poo
     assert (await cluster.query(WHO, target="primary"))[0]["node"] == new.name
 
 
-@pytest.mark.destructive
 async def test_getconn_during_a_failover_waits_for_the_new_primary(
     fresh_cluster: ClusterNodes,
     make_cluster: MakeCluster,
@@ -417,7 +412,6 @@ async def test_getconn_takes_a_target(
 # -- item 11: one failover_timeout per call ----------------------------------------
 
 
-@pytest.mark.destructive
 @pytest.mark.parametrize("fault", ["killed", "hung"])
 async def test_a_write_with_no_primary_gives_up_after_one_failover_timeout(
     fresh_cluster: ClusterNodes,

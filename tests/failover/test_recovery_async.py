@@ -25,8 +25,6 @@ from pgcluster.testing import ClusterNodes, Node, TcpProxy
 
 from ..support import Deadline, HasStats, node_name
 
-pytestmark = pytest.mark.destructive
-
 WHO = "SELECT current_setting('cluster_name') AS node"
 # Small, as the repros use them: a probe every 0.2 s, writes wait up to 20 s.
 SETTINGS: dict[str, Any] = {

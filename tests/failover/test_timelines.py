@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import pgcluster
 from pgcluster.errors import NoPrimaryError
-from pgcluster.testing import ClusterNodes, HarnessError, LocalCluster, Node
+from pgcluster.testing import ClusterNodes, LocalCluster, Node
+from pgcluster.testing.pytest_plugin import LocalClusterFactory
 
 from ..support import Deadline, HasStats, node_name, node_status
-
-pytestmark = pytest.mark.destructive
 
 NODE = "current_setting('cluster_name') AS node"
 WHO = f"SELECT {NODE}"
@@ -102,17 +101,9 @@ def wait_for_primary(cluster: HasStats, node: Node, replicas: list[Node]) -> Non
 
 
 @pytest.fixture
-def four_nodes() -> Iterator[LocalCluster]:
+def four_nodes(new_local_cluster: LocalClusterFactory) -> LocalCluster:
     """A primary and three replicas: two failovers still leave a replica to read from."""
-    cluster = LocalCluster(3)
-    try:
-        cluster.start()
-    except HarnessError as ex:
-        pytest.fail(f"pgcluster.testing: {ex}", pytrace=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    return new_local_cluster(3)
 
 
 # -- item 5: a replica's timeline never goes back ----------------------------------

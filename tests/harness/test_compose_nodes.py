@@ -16,7 +16,6 @@ from pgcluster.testing.pytest_plugin import cluster_target
 from ..support import Deadline
 
 pytestmark = [
-    pytest.mark.destructive,
     pytest.mark.skipif(
         cluster_target() != "compose", reason="compose only: PGCLUSTER_TEST_TARGET=compose"
     ),

@@ -54,7 +54,6 @@ def test_a_write_on_a_replica_fails_read_only(local_cluster: LocalCluster) -> No
         assert info.value.sqlstate == "25006"
 
 
-@pytest.mark.destructive
 def test_kill_is_a_crash_that_says_no_goodbye(fresh_cluster: LocalCluster) -> None:
     # Every process dies at once: an open connection finds its socket closed,
     # with no FATAL from an orphaned backend (a dead machine sends none).
@@ -68,7 +67,6 @@ def test_kill_is_a_crash_that_says_no_goodbye(fresh_cluster: LocalCluster) -> No
     assert replica.pid is None
 
 
-@pytest.mark.destructive
 def test_pause_hangs_open_connections_too(fresh_cluster: LocalCluster) -> None:
     # A hung machine hangs every backend, not only the postmaster: a statement on
     # a connection opened before the pause gets no answer until the resume.

@@ -13,8 +13,6 @@ import pytest
 
 from pgcluster.testing import ClusterNodes
 
-pytestmark = pytest.mark.destructive
-
 
 def test_nodes_are_named_streaming_and_on_loopback(fresh_cluster: ClusterNodes) -> None:
     assert [n.name for n in fresh_cluster.nodes] == ["primary", "replica1", "replica2"]
