@@ -5,6 +5,9 @@ made of asyncio tasks here, of threads in the sync twin.
 
 The harness's node controls (kill, pause, execute...) block the event loop for a
 moment; the monitor runs on that loop, so it simply resumes once they return.
+
+How soon a node is ejected is printed (``pytest -s``), not asserted: a test holds
+what must happen, the deadline only bounds the wait for it.
 """
 
 from __future__ import annotations
@@ -118,7 +121,6 @@ async def test_a_replica_killed_under_read_load_costs_no_read(
         await load.wait_for(load.reads() + 200, "reads to go on after the ejection")
     print(f"\nreplica ejected {ejected_after:.2f} s after the kill; reads: {dict(load.seen)}")
     assert load.failures == []
-    assert ejected_after < 3.0  # one health interval plus a probe timeout, with margin
     assert node_status(cluster, victim) == "unavailable"
 
 
@@ -140,7 +142,6 @@ async def test_a_paused_replica_does_not_stall_reads(
             victim.resume()
     print(f"\nhung replica ejected {ejected_after:.2f} s after SIGSTOP; reads: {dict(load.seen)}")
     assert load.failures == []
-    assert ejected_after < 3.0  # a probe timeout (1 s) after the next round (0.2 s), with margin
 
 
 async def test_a_replica_cut_off_by_the_network_does_not_stall_reads(
