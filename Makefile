@@ -80,7 +80,7 @@ typecheck: venv
 generate: venv
 	$(BIN)/python tools/async_to_sync.py
 
-## Fail if a generated sync module is stale.
+## Fail if a generated file is stale, or no async source generates it any more.
 check-generated: venv
 	$(BIN)/python tools/async_to_sync.py --check
 

@@ -12,13 +12,19 @@ The conversion works on tokens, so comments and layout are kept:
 - names in `RENAMES` are replaced (in code, and as whole words in strings);
 - ``Awaitable[X]`` becomes ``X``;
 - in strings (docstrings), ``await`` and the ``async`` of ``async with`` go too;
-- a line ending in ``# sync: <code>`` is replaced by ``<code>`` (same indent);
+- a line ending in ``# sync: <code>`` is replaced by ``<code>`` (same indent); a
+  line holding only that comment adds ``<code>`` to the twin alone;
 - a line ending in ``# async-only`` is left out.
 
 ``__init__.py`` files are not converted: each package documents itself.
 
     python tools/async_to_sync.py            # regenerate
-    python tools/async_to_sync.py --check    # exit 1 if anything is stale
+    python tools/async_to_sync.py --check    # exit 1 if anything is stale or orphaned
+
+``--check`` also fails on an orphan: a file with the generated header (see
+`header()`) whose async source is gone or renamed, which would otherwise be
+kept, tested and shipped with nothing to regenerate it from. Without
+``--check`` an orphan is reported, never deleted.
 """
 
 from __future__ import annotations
@@ -97,10 +103,25 @@ def _sync_prose(text: str) -> str:
     return _PROSE_KEYWORDS.sub("", _WORDS.sub(lambda m: RENAMES[m.group(1)], text))
 
 
+GENERATED_MARK = "# WARNING: generated from "
+
+
+def orphans(targets: set[Path]) -> list[Path]:
+    """The generated files (their first line is the header's) that no source generates."""
+    found = []
+    for path in sorted([*ROOT.glob("pgcluster/**/*.py"), *ROOT.glob("tests/**/*.py")]):
+        if path in targets:
+            continue
+        with path.open() as f:
+            if f.readline().startswith(GENERATED_MARK):
+                found.append(path)
+    return found
+
+
 def header(source: Path) -> str:
     rel = source.relative_to(ROOT).as_posix()
     return (
-        f"# WARNING: generated from {rel} by tools/async_to_sync.py: do not edit.\n"
+        f"{GENERATED_MARK}{rel} by tools/async_to_sync.py: do not edit.\n"
         "# Edit the async source and run the tool again.\n"
     )
 
@@ -226,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stale = 0
-    for source, target in pairs():
+    all_pairs = pairs()
+    for source, target in all_pairs:
         expected = generate(source, target)
         current = target.read_text() if target.exists() else ""
         if current == expected:
@@ -249,8 +271,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n{stale} generated file(s) stale: run python tools/async_to_sync.py", file=sys.stderr
         )
-        return 1
-    return 0
+    lost = orphans({target for _, target in all_pairs})
+    for path in lost:
+        print(
+            f"{path.relative_to(ROOT)}: generated, but no async source generates it"
+            " (delete it, or restore its source)",
+            file=sys.stderr,
+        )
+    return 1 if stale or (lost and args.check) else 0
 
 
 if __name__ == "__main__":

@@ -53,6 +53,11 @@ def test_markers(tool: ModuleType) -> None:
     assert tool.convert(source) == "x = make_thing()\ny = 1\n"
 
 
+def test_a_sync_comment_alone_adds_a_line_to_the_twin(tool: ModuleType) -> None:
+    source = "    t = asyncio.create_task(run())  # sync: t = Thread(target=run)\n    # sync: t.start()\n"
+    assert tool.convert(source) == "    t = Thread(target=run)\n    t.start()\n"
+
+
 def test_docstrings_read_as_sync_prose(tool: ModuleType) -> None:
     source = '"""Use ``await pool.open()`` or ``async with AsyncPool() as p``."""\n'
     assert tool.convert(source) == '"""Use ``pool.open()`` or ``with Pool() as p``."""\n'
@@ -60,6 +65,21 @@ def test_docstrings_read_as_sync_prose(tool: ModuleType) -> None:
 
 def test_names_inside_longer_words_are_kept(tool: ModuleType) -> None:
     assert tool.convert("MyAsyncPoolFactory = aclosing_x\n") == "MyAsyncPoolFactory = aclosing_x\n"
+
+
+def test_a_generated_file_without_its_source_is_an_orphan(
+    tool: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    (tmp_path / "tests" / "core").mkdir(parents=True)
+    twin = tmp_path / "tests" / "core" / "test_gone.py"
+    twin.write_text(tool.header(tmp_path / "tests" / "core" / "test_gone_async.py") + "x = 1\n")
+    (tmp_path / "tests" / "core" / "test_by_hand.py").write_text('"""No header."""\n')
+    assert tool.orphans(set()) == [twin]
+    assert tool.orphans({twin}) == []
+    assert tool.main(["--check"]) == 1
+    assert tool.main([]) == 0  # reported, not deleted
+    assert twin.exists()
 
 
 def test_every_generated_file_is_current(tool: ModuleType) -> None:
