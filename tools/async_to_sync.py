@@ -30,6 +30,7 @@ kept, tested and shipped with nothing to regenerate it from. Without
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import io
 import re
@@ -217,9 +218,54 @@ def dedupe_imports(text: str) -> str:
     return _IMPORT_LIST.sub(fix, text)
 
 
+def merge_withs(text: str) -> str:
+    """Join a ``with`` whose whole body is another ``with`` into one statement.
+
+    ``with pytest.raises(E):`` around ``async with pool.tx():`` cannot be one
+    statement in the async source; in the twin both are plain ``with``, and ruff
+    (SIM117) wants them joined. Blocks with a comment on either header, or whose
+    body cannot be dedented line by line (a multi-line string), are left alone.
+    """
+    while True:
+        lines = text.splitlines(keepends=True)
+        for outer in ast.walk(ast.parse(text)):
+            if not (
+                isinstance(outer, ast.With)
+                and len(outer.body) == 1
+                and isinstance(inner := outer.body[0], ast.With)
+            ):
+                continue
+            first_body = inner.body[0].lineno
+            headers = "".join(lines[outer.lineno - 1 : first_body - 1])
+            if "#" in headers or inner.lineno == outer.lineno:
+                continue
+            shift = inner.col_offset - outer.col_offset
+            body = lines[first_body - 1 : inner.end_lineno]
+            if any(line.strip() and not line.startswith(" " * shift) for line in body):
+                continue
+            items = ", ".join(_item(text, item) for item in (*outer.items, *inner.items))
+            indent = " " * outer.col_offset
+            merged = [
+                f"{indent}with {items}:\n",
+                *(line[shift:] if line.strip() else line for line in body),
+            ]
+            lines[outer.lineno - 1 : inner.end_lineno] = merged
+            text = "".join(lines)
+            break  # positions changed: parse again
+        else:
+            return text
+
+
+def _item(text: str, item: ast.withitem) -> str:
+    expr = ast.get_source_segment(text, item.context_expr, padded=False)
+    if item.optional_vars is None:
+        return f"{expr}"
+    return f"{expr} as {ast.get_source_segment(text, item.optional_vars)}"
+
+
 def generate(source: Path, target: Path) -> str:
     """The sync twin of *source*, linted and formatted as ruff does the rest of the code."""
-    converted = header(source) + dedupe_imports(convert(source.read_text()))
+    converted = header(source) + merge_withs(dedupe_imports(convert(source.read_text())))
     # Renamed names sort differently, and "async-only" lines may leave an import
     # unused: fix the import block first. Dropping "await" shortens lines: then let
     # the formatter re-join what now fits.

@@ -80,7 +80,9 @@ def test_too_many_parameters_in_a_tx_leaves_the_primary_in_service(
     with pgcluster.Cluster(
         local_cluster.primary.dsn, [], health_interval=60, load_catalog=False
     ) as cluster:
-        with pytest.raises(psycopg.OperationalError, match="number of parameters"):
-            with cluster.tx() as tx:
-                tx.query(IN_LIST, list(range(TOO_MANY)))
+        with (
+            pytest.raises(psycopg.OperationalError, match="number of parameters"),
+            cluster.tx() as tx,
+        ):
+            tx.query(IN_LIST, list(range(TOO_MANY)))
         assert statuses(cluster)[cluster.primary] == "primary"

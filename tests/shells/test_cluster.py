@@ -172,9 +172,8 @@ def test_read_only_tx_may_run_on_a_replica(cluster: pgcluster.Cluster) -> None:
     with cluster.tx(read_only=True, target="replica") as tx:
         node = (tx.query(f"SELECT {WHO} AS node"))[0]["node"]
     assert node.startswith("replica")
-    with pytest.raises(ConfigurationError, match="read_only=True"):
-        with cluster.tx(target="replica"):
-            pass
+    with pytest.raises(ConfigurationError, match="read_only=True"), cluster.tx(target="replica"):
+        pass
 
 
 def test_run_tx_runs_on_the_primary(cluster: pgcluster.Cluster) -> None:
@@ -354,9 +353,8 @@ def test_bad_queries_get_a_clear_error(cluster: pgcluster.Cluster, bad: Any, mes
 def test_an_unknown_target_is_refused(cluster: pgcluster.Cluster) -> None:
     with pytest.raises(ConfigurationError, match="unknown target"):
         cluster.query("SELECT 1", target="leader")
-    with pytest.raises(ConfigurationError, match="unknown target"):
-        with cluster.task(target="standby"):
-            pass
+    with pytest.raises(ConfigurationError, match="unknown target"), cluster.task(target="standby"):
+        pass
 
 
 def test_a_10_mb_statement_is_classified_and_runs_on_the_primary(
@@ -389,7 +387,7 @@ def test_a_tx_opened_inside_another_tx_of_the_cluster_is_warned_about(
             inner.query("SELECT 1")
     assert "a tx() of this cluster is already open in this context" in caplog.text
     caplog.clear()
-    with cluster.tx() as outer:  # after the first ended: no warning
-        with outer.tx():  # the savepoint way: no warning either
-            pass
+    # After the first ended: no warning, nor for a savepoint (the way to nest).
+    with cluster.tx() as outer, outer.tx():
+        pass
     assert "already open" not in caplog.text

@@ -79,14 +79,12 @@ def test_task(db: Db, table: str) -> None:
 def test_tx_commit_rollback_and_savepoint(db: Db, local_cluster: LocalCluster, table: str) -> None:
     with db.tx() as tx:
         tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
-        with pytest.raises(ZeroDivisionError):
-            with tx.tx():
-                tx.query(f"INSERT INTO {table} VALUES (2, 'b')")
-                raise ZeroDivisionError
-    with pytest.raises(ZeroDivisionError):
-        with db.tx() as tx:
-            tx.query(f"INSERT INTO {table} VALUES (3, 'c')")
+        with pytest.raises(ZeroDivisionError), tx.tx():
+            tx.query(f"INSERT INTO {table} VALUES (2, 'b')")
             raise ZeroDivisionError
+    with pytest.raises(ZeroDivisionError), db.tx() as tx:
+        tx.query(f"INSERT INTO {table} VALUES (3, 'c')")
+        raise ZeroDivisionError
     rows = (settled(db, local_cluster)).query(f"SELECT id FROM {table}")
     assert rows == [{"id": 1}]
 

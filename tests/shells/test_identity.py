@@ -55,25 +55,27 @@ def test_a_node_that_turns_out_to_be_of_another_cluster_is_never_read_from(
 ) -> None:
     # One address, first a replica of ours, then (after a "reconnect") another cluster's.
     ours, theirs = local_cluster.replicas[0], other_cluster.replicas[0]
-    with TcpProxy("127.0.0.1", ours.port) as proxy:
-        with pgcluster.Cluster(
+    with (
+        TcpProxy("127.0.0.1", ours.port) as proxy,
+        pgcluster.Cluster(
             local_cluster.primary.dsn,
             [proxy.dsn(ours)],
             health_interval=0.1,
             load_catalog=False,
-        ) as cluster:
-            name = cluster.replicas[0]
-            assert (cluster.query(WHO))[0]["node"] == "replica1"
-            proxy.target_port = theirs.port
-            proxy.cut()
-            proxy.restore()
-            deadline = Deadline(10)
-            while cluster.get_stats()["nodes"][name]["health"]["status"] != "foreign":
-                deadline.sleep("the node to be seen as of another cluster")
-            reason = cluster.get_stats()["nodes"][name]["health"]["reason"]
-            assert "of another cluster" in reason
-            for _ in range(20):  # every read falls back to our primary, never theirs
-                assert (cluster.query(WHO))[0]["node"] == "primary"
+        ) as cluster,
+    ):
+        name = cluster.replicas[0]
+        assert (cluster.query(WHO))[0]["node"] == "replica1"
+        proxy.target_port = theirs.port
+        proxy.cut()
+        proxy.restore()
+        deadline = Deadline(10)
+        while cluster.get_stats()["nodes"][name]["health"]["status"] != "foreign":
+            deadline.sleep("the node to be seen as of another cluster")
+        reason = cluster.get_stats()["nodes"][name]["health"]["reason"]
+        assert "of another cluster" in reason
+        for _ in range(20):  # every read falls back to our primary, never theirs
+            assert (cluster.query(WHO))[0]["node"] == "primary"
     errors = [r for r in caplog.records if r.levelno == logging.ERROR and name in r.getMessage()]
     assert errors
     assert "rejected" in errors[0].getMessage()

@@ -156,11 +156,10 @@ def test_task_holds_one_connection(pool: pgcluster.Pool) -> None:
 def test_task_is_not_a_transaction(
     pool: pgcluster.Pool, local_cluster: LocalCluster, table: str
 ) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with pool.task() as task:
-            task.query(f"INSERT INTO {table} VALUES (1, 'a')")
-            assert local_cluster.primary.execute(f"SELECT count(*) FROM {table}") == [(1,)]
-            raise ZeroDivisionError
+    with pytest.raises(ZeroDivisionError), pool.task() as task:
+        task.query(f"INSERT INTO {table} VALUES (1, 'a')")
+        assert local_cluster.primary.execute(f"SELECT count(*) FROM {table}") == [(1,)]
+        raise ZeroDivisionError
     assert ids(pool, table) == [1]  # autocommit: the insert stays
 
 
@@ -176,20 +175,18 @@ def test_tx_commits(pool: pgcluster.Pool, local_cluster: LocalCluster, table: st
 
 
 def test_tx_rolls_back_on_exception(pool: pgcluster.Pool, table: str) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with pool.tx() as tx:
-            tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
-            raise ZeroDivisionError
+    with pytest.raises(ZeroDivisionError), pool.tx() as tx:
+        tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
+        raise ZeroDivisionError
     assert ids(pool, table) == []
 
 
 def test_nested_tx_is_a_savepoint(pool: pgcluster.Pool, table: str) -> None:
     with pool.tx() as tx:
         tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
-        with pytest.raises(ZeroDivisionError):
-            with tx.tx() as inner:
-                inner.query(f"INSERT INTO {table} VALUES (2, 'b')")
-                raise ZeroDivisionError
+        with pytest.raises(ZeroDivisionError), tx.tx() as inner:
+            inner.query(f"INSERT INTO {table} VALUES (2, 'b')")
+            raise ZeroDivisionError
         with tx.tx() as inner:
             inner.query(f"INSERT INTO {table} VALUES (3, 'c')")
             with inner.tx() as innermost:
@@ -216,23 +213,23 @@ def test_tx_options_apply_and_do_not_leak(pool: pgcluster.Pool) -> None:
 
 
 def test_read_only_tx_refuses_writes(pool: pgcluster.Pool, table: str) -> None:
-    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-        with pool.tx(read_only=True) as tx:
-            tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), pool.tx(read_only=True) as tx:
+        tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
 
 
 def test_nested_tx_refuses_options(pool: pgcluster.Pool) -> None:
-    with pool.tx() as tx:
-        with pytest.raises(ConfigurationError, match="outermost"):
-            with tx.tx(isolation_level="serializable"):
-                pass
+    with (
+        pool.tx() as tx,
+        pytest.raises(ConfigurationError, match="outermost"),
+        tx.tx(isolation_level="serializable"),
+    ):
+        pass
 
 
 @pytest.mark.parametrize("bad", ["snapshot", 3, "serialisable"])
 def test_tx_rejects_an_unknown_isolation_level(pool: pgcluster.Pool, bad: Any) -> None:
-    with pytest.raises(ConfigurationError, match="isolation level"):
-        with pool.tx(isolation_level=bad):
-            pass
+    with pytest.raises(ConfigurationError, match="isolation level"), pool.tx(isolation_level=bad):
+        pass
 
 
 # -- run_tx ------------------------------------------------------------------
@@ -303,10 +300,9 @@ def test_connection_commits_at_the_end_like_psycopg_pool(pool: pgcluster.Pool, t
     with pool.connection() as conn:
         assert not conn.autocommit
         conn.execute(f"INSERT INTO {table} VALUES (1, 'a')")
-    with pytest.raises(ZeroDivisionError):
-        with pool.connection() as conn:
-            conn.execute(f"INSERT INTO {table} VALUES (2, 'b')")
-            raise ZeroDivisionError
+    with pytest.raises(ZeroDivisionError), pool.connection() as conn:
+        conn.execute(f"INSERT INTO {table} VALUES (2, 'b')")
+        raise ZeroDivisionError
     assert ids(pool, table) == [1]
     # query() is autocommit again on whichever connection it gets.
     with pool.task() as task:
@@ -381,9 +377,8 @@ def test_close_twice_is_harmless_and_use_after_close_is_clear(
     with pytest.raises(PoolClosedError, match="closed") as info:
         pool.query("SELECT 1")
     assert isinstance(info.value, psycopg.OperationalError)
-    with pytest.raises(PoolClosedError):
-        with pool.task():
-            pass
+    with pytest.raises(PoolClosedError), pool.task():
+        pass
 
 
 def test_closing_a_pool_never_opened(local_cluster: LocalCluster) -> None:
@@ -413,9 +408,8 @@ def test_bad_queries_get_a_clear_error(pool: pgcluster.Pool, bad: Any, message: 
     with pytest.raises(InvalidQueryError, match=message):
         for _ in pool.stream(bad):
             pass
-    with pool.task() as task:
-        with pytest.raises(InvalidQueryError, match=message):
-            task.query(bad)
+    with pool.task() as task, pytest.raises(InvalidQueryError, match=message):
+        task.query(bad)
 
 
 def test_conninfo_defaults_to_database_url(

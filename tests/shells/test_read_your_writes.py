@@ -57,10 +57,9 @@ def test_a_token_carries_the_position_to_another_cluster_object(
     assert token is not None
     assert rows == [{"v": 42}]
     # Another process (here: another cluster object) restores the token.
-    with make(local_cluster) as reader:
-        with reader.consistent_with(token):
-            assert (reader.query(f"SELECT v FROM {counter}"))[0]["v"] == 42
-            assert reader.consistency_token() == token
+    with make(local_cluster) as reader, reader.consistent_with(token):
+        assert (reader.query(f"SELECT v FROM {counter}"))[0]["v"] == 42
+        assert reader.consistency_token() == token
 
 
 def test_a_transaction_counts_as_a_write(local_cluster: LocalCluster, counter: str) -> None:
@@ -88,6 +87,9 @@ def test_a_task_on_the_primary_counts_as_a_write(local_cluster: LocalCluster, co
 
 @pytest.mark.parametrize("token", ["", "garbage", "1.zz", "9.1.1", "1." + "f" * 40])
 def test_a_malformed_token_is_a_clear_error(local_cluster: LocalCluster, token: str) -> None:
-    with make(local_cluster) as cluster:
-        with pytest.raises(ConfigurationError), cluster.consistent_with(token):
-            pass
+    with (
+        make(local_cluster) as cluster,
+        pytest.raises(ConfigurationError),
+        cluster.consistent_with(token),
+    ):
+        pass

@@ -166,13 +166,12 @@ TRANSACTION_CONTROL = [
 def test_transaction_control_in_tx_is_refused_and_the_block_still_rolls_back(
     single: Source, local_cluster: LocalCluster, table: str, statement: str
 ) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with single.tx() as tx:
-            tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
-            with pytest.raises(SessionStatementError, match=r"nest `with session.tx\(\):`"):
-                tx.query(statement)
-            tx.query(f"INSERT INTO {table} VALUES (2, 'b')")  # the tx goes on
-            raise ZeroDivisionError
+    with pytest.raises(ZeroDivisionError), single.tx() as tx:
+        tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
+        with pytest.raises(SessionStatementError, match=r"nest `with session.tx\(\):`"):
+            tx.query(statement)
+        tx.query(f"INSERT INTO {table} VALUES (2, 'b')")  # the tx goes on
+        raise ZeroDivisionError
     assert committed(local_cluster, table) == []
 
 
@@ -190,10 +189,9 @@ def test_transaction_control_in_task_and_in_stream_is_refused(
         task.query(f"INSERT INTO {table} VALUES (1, 'a')")
         assert committed(local_cluster, table) == [(1, "a")]
         # What the message recommends works.
-        with pytest.raises(ZeroDivisionError):
-            with task.tx() as tx:
-                tx.query(f"INSERT INTO {table} VALUES (2, 'b')")
-                raise ZeroDivisionError
+        with pytest.raises(ZeroDivisionError), task.tx() as tx:
+            tx.query(f"INSERT INTO {table} VALUES (2, 'b')")
+            raise ZeroDivisionError
     assert committed(local_cluster, table) == [(1, "a")]
 
 
@@ -202,10 +200,9 @@ def test_a_nested_tx_is_the_savepoint_to_use(
 ) -> None:
     with single.tx() as tx:
         tx.query(f"INSERT INTO {table} VALUES (1, 'a')")
-        with pytest.raises(ZeroDivisionError):
-            with tx.tx() as savepoint:
-                savepoint.query(f"INSERT INTO {table} VALUES (2, 'b')")
-                raise ZeroDivisionError
+        with pytest.raises(ZeroDivisionError), tx.tx() as savepoint:
+            savepoint.query(f"INSERT INTO {table} VALUES (2, 'b')")
+            raise ZeroDivisionError
     assert committed(local_cluster, table) == [(1, "a")]
 
 
@@ -249,9 +246,11 @@ def test_query_of_a_client_copy_names_the_copy_api(
         # The connection was not thrown away: nothing was sent.
         assert pid(task) == before
     # What the message says to do works.
-    with single.connection() as conn:
-        with conn.cursor().copy(f"COPY {table} FROM STDIN") as copier:
-            copier.write_row((1, "a"))
+    with (
+        single.connection() as conn,
+        conn.cursor().copy(f"COPY {table} FROM STDIN") as copier,
+    ):
+        copier.write_row((1, "a"))
     assert committed(local_cluster, table) == [(1, "a")]
 
 

@@ -249,9 +249,11 @@ async def test_query_of_a_client_copy_names_the_copy_api(
         # The connection was not thrown away: nothing was sent.
         assert await pid(task) == before
     # What the message says to do works.
-    async with single.connection() as conn:
-        async with conn.cursor().copy(f"COPY {table} FROM STDIN") as copier:
-            await copier.write_row((1, "a"))
+    async with (
+        single.connection() as conn,
+        conn.cursor().copy(f"COPY {table} FROM STDIN") as copier,
+    ):
+        await copier.write_row((1, "a"))
     assert committed(local_cluster, table) == [(1, "a")]
 
 

@@ -58,6 +58,26 @@ def test_a_sync_comment_alone_adds_a_line_to_the_twin(tool: ModuleType) -> None:
     assert tool.convert(source) == "    t = Thread(target=run)\n    t.start()\n"
 
 
+def test_a_with_around_a_with_becomes_one(tool: ModuleType) -> None:
+    source = (
+        "def f():\n"
+        "    with pytest.raises(E):\n"
+        "        with pool.tx() as tx:\n"
+        "            tx.query(q)\n"
+        "    with a:  # a comment keeps them apart\n"
+        "        with b:\n"
+        "            pass\n"
+    )
+    assert tool.merge_withs(source) == (
+        "def f():\n"
+        "    with pytest.raises(E), pool.tx() as tx:\n"
+        "        tx.query(q)\n"
+        "    with a:  # a comment keeps them apart\n"
+        "        with b:\n"
+        "            pass\n"
+    )
+
+
 def test_docstrings_read_as_sync_prose(tool: ModuleType) -> None:
     source = '"""Use ``await pool.open()`` or ``async with AsyncPool() as p``."""\n'
     assert tool.convert(source) == '"""Use ``pool.open()`` or ``with Pool() as p``."""\n'
