@@ -72,9 +72,9 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## mypy --strict on the package, the tests, tools/ and bench/.
+## mypy --strict on the package, the tests, tools/ and bench/ (MYPY_ARGS: more options).
 typecheck: venv
-	$(BIN)/mypy --strict
+	$(BIN)/mypy --strict $(MYPY_ARGS)
 
 ## Regenerate the sync modules from their async sources.
 generate: venv
@@ -88,6 +88,6 @@ check-generated: venv
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-## Remove .venv, the caches and the built site.
+## Remove .venv (and .ci/run's .venv-3.X), the caches and the built site.
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
+	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache site
