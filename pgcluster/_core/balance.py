@@ -80,8 +80,11 @@ class Weighted:
         return [name for _, name in keyed]
 
 
-def make_balancer(spec: BalancerSpec, replicas: Sequence[str]) -> Balancer:
-    """Build the balancer *spec* names; weights must name known replicas."""
+def make_balancer(
+    spec: BalancerSpec, replicas: Sequence[str], rng: random.Random | None = None
+) -> Balancer:
+    """Build the balancer *spec* names; weights must name known nodes. *rng*: the
+    randomness of ``"random"`` and weights (the shell's; a seeded one in tests)."""
     if isinstance(spec, Mapping):
         unknown = set(spec) - set(replicas)
         if unknown:
@@ -89,11 +92,11 @@ def make_balancer(spec: BalancerSpec, replicas: Sequence[str]) -> Balancer:
                 f"weights name unknown replicas: {', '.join(sorted(unknown))}"
                 f" (replicas: {', '.join(replicas) or 'none'})"
             )
-        return Weighted(spec)
+        return Weighted(spec, rng)
     if spec == "round_robin":
         return RoundRobin()
     if spec == "random":
-        return Random()
+        return Random(rng)
     raise ConfigurationError(
         f"unknown balancer {spec!r}: use 'round_robin', 'random', or a dict of weights per replica"
     )

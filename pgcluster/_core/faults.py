@@ -12,7 +12,6 @@ from typing import Any
 
 import psycopg
 import psycopg_pool
-from psycopg import pq
 
 # SQLSTATEs that a server sends when it, not the statement, is the problem.
 UNAVAILABLE_SQLSTATES = frozenset(
@@ -47,8 +46,8 @@ def is_unavailable(error: BaseException, *, broken: bool = True) -> bool:
 
 
 def connection_broken(conn: psycopg.BaseConnection[Any]) -> bool:
-    """True when *conn* is unusable: interrupted, or libpq says its link is bad."""
-    return conn.broken or conn.pgconn.status == pq.ConnStatus.BAD
+    """True when *conn* is unusable: lost (libpq says its link is bad) or closed."""
+    return conn.closed
 
 
 def outcome_unknown(error: BaseException, sent: bool, *, broken: bool = True) -> bool:

@@ -41,7 +41,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
 
 from ..errors import ConfigurationError
 from .lag import (
@@ -64,7 +63,6 @@ from .positions import (
     Position,
     _check_lsn,
     _check_timeline,
-    format_lsn,
 )
 
 # -- the cluster: who takes writes, who serves reads ----------------------------
@@ -136,6 +134,16 @@ class ReadPlan:
     def on_primary(self) -> bool:
         """The read falls back to the primary (the shell counts these)."""
         return not self.replicas and self.primary is not None
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """What `ClusterHealth.view` shows of one node."""
+
+    health: NodeHealth
+    seen: Observation | None  # the last successful probe
+    identity: int | None  # its system_identifier, once a probe said
+    error: str  # the latest failure ("" if none)
 
 
 @dataclass
@@ -335,43 +343,23 @@ class ClusterHealth:
             or not self._seat_usable()
         )
 
-    def describe(self, now: float) -> str:
-        """What was last seen of every node, for logs and ``NoPrimaryError``."""
-        head = f"primary: {self.primary() or 'none usable'}"
-        if self._timeline is not None:
-            head += f" (timeline {self._timeline})"
-        return "; ".join([head, *(self._describe(node, now) for node in self._nodes.values())])
+    @property
+    def nodes(self) -> list[str]:
+        """Every node's name, in configuration order."""
+        return list(self._nodes)
 
-    def stats(self, now: float) -> dict[str, Any]:
-        """For ``get_stats()``: the primary, the changes so far by kind, and each node."""
-        plan = self.read_plan()
-        nodes = {}
-        for name, node in self._nodes.items():
-            status, reason = self._status[name]
-            lag = self.lag(name)
-            seen = node.seen
-            nodes[name] = {
-                "status": status.value,
-                "reason": reason,
-                "health": node.health.state.value,
-                "failures": node.health.failures,
-                "retry_in": max(0.0, node.health.retry_at - now)
-                if node.health.state is DOWN
-                else 0.0,
-                "last_error": node.error or None,
-                "timeline": seen.timeline if seen else None,
-                "system_identifier": node.identity,
-                "lsn": format_lsn(seen.lsn) if seen else None,
-                "lag_bytes": lag.bytes if lag else None,
-                "lag_seconds": lag.seconds if lag else None,
-            }
-        return {
-            "primary": self.primary(),
-            "timeline": self._timeline,
-            "reads_on_primary": plan.on_primary,
-            "changes": {kind.value: self._counts[kind] for kind in ChangeKind},
-            "nodes": nodes,
-        }
+    def status_of(self, name: str) -> tuple[Status, str]:
+        """*name*'s status and why (`report` formats them)."""
+        return self._status[name]
+
+    def view(self, name: str) -> NodeView:
+        """What is known of *name*: its health, its last good probe, its last error."""
+        node = self._nodes[name]
+        return NodeView(node.health, node.seen, node.identity, node.error)
+
+    def counts(self) -> dict[ChangeKind, int]:
+        """The changes so far, by kind (every kind, 0 included)."""
+        return {kind: self._counts[kind] for kind in ChangeKind}
 
     # -- internals --------------------------------------------------------------
 
@@ -504,20 +492,6 @@ class ClusterHealth:
 
     def _with_status(self, status: Status) -> list[str]:
         return [name for name, (s, _) in self._status.items() if s is status]
-
-    def _describe(self, node: _Node, now: float) -> str:
-        status, reason = self._status[node.name]
-        text = f"{node.name}: {status.value} ({reason})"
-        if node.health.state is not UP:
-            text += f", {node.health.failures} failures in a row"
-        seen = node.seen
-        if seen is None:
-            return text + ", never answered a probe"
-        role = "a replica" if seen.in_recovery else "a primary"
-        return (
-            f"{text}, last seen {now - seen.at:.1f} s ago as {role} on timeline"
-            f" {seen.timeline} at {format_lsn(seen.lsn)}"
-        )
 
 
 _STANDBY = frozenset({Status.REPLICA, Status.LAGGING, Status.OFF_TIMELINE})

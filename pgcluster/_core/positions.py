@@ -66,6 +66,15 @@ class Position:
         return f"{format_lsn(self.lsn)}{where}"
 
 
+def later(old: Position | None, new: Position) -> Position:
+    """The position to wait for: the newer one (a newer timeline wins)."""
+    if old is None or (new.timeline or 0) > (old.timeline or 0):
+        return new
+    if (new.timeline or 0) < (old.timeline or 0):
+        return old
+    return new if new.lsn >= old.lsn else old
+
+
 def encode_token(lsn: int, timeline: int | None = None) -> str:
     """A read-your-writes token for *lsn* (on *timeline*), to restore with `decode_token`."""
     _check_lsn(lsn)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 
 class RoutingStats:
     """Per node: statements routed, errors, misroutes; per route reason: statements.
 
-    Thread-safe: a sync cluster is shared by threads.
+    Thread-safe with a *lock* (a sync cluster is shared by threads, and passes a
+    `threading.Lock`; one event loop needs none).
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, lock: AbstractContextManager[Any] | None = None) -> None:
+        self._lock = lock if lock is not None else nullcontext()
         self._routed: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._misroutes: Counter[str] = Counter()

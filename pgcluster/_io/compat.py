@@ -7,6 +7,7 @@ renames them to the plain ones when it generates the sync modules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -50,4 +51,66 @@ def spawn(work: Callable[[], Any]) -> None:
     threading.Thread(target=logged, name="pgcluster-background", daemon=True).start()
 
 
-__all__ = ["ALock", "Lock", "asleep", "aspawn", "sleep", "spawn"]
+class ABroadcast:
+    """A "something changed" signal that any number of tasks wait on, with no polling.
+
+    To miss no change, take a `ticket()` before checking the condition, then
+    `wait()` on it: a `notify()` after the ticket was taken ends the wait at
+    once. Used from one event loop.
+    """
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    def ticket(self) -> asyncio.Event:
+        if self._event is None:
+            self._event = asyncio.Event()
+        return self._event
+
+    def notify(self) -> None:
+        """Wake every waiter (and every ticket taken so far)."""
+        event, self._event = self._event, None
+        if event is not None:
+            event.set()
+
+    async def wait(self, ticket: asyncio.Event, timeout: float) -> None:
+        """Until a `notify()` after *ticket* was taken, or *timeout* seconds."""
+        if timeout > 0 and not ticket.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ticket.wait(), timeout)
+
+
+class Broadcast:
+    """`ABroadcast` for threads: `notify()` may come from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._event: threading.Event | None = None
+
+    def ticket(self) -> threading.Event:
+        with self._lock:
+            if self._event is None:
+                self._event = threading.Event()
+            return self._event
+
+    def notify(self) -> None:
+        with self._lock:
+            event, self._event = self._event, None
+        if event is not None:
+            event.set()
+
+    def wait(self, ticket: threading.Event, timeout: float) -> None:
+        if timeout > 0:
+            ticket.wait(timeout)
+
+
+__all__ = [
+    "ABroadcast",
+    "ALock",
+    "Broadcast",
+    "Lock",
+    "asleep",
+    "aspawn",
+    "sleep",
+    "spawn",
+]

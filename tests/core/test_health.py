@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pgcluster._core import report
 from pgcluster._core.health import (
     Change,
     ChangeKind,
@@ -502,12 +503,12 @@ def test_a_down_replica_is_never_chosen_for_read_your_writes() -> None:
 def test_reads_fall_back_to_the_primary_when_no_replica_is_usable() -> None:
     h = healthy()
     assert h.read_plan() == h.read_plan(None) == type(h.read_plan())((R1, R2), P)
-    assert not h.stats(0.0)["reads_on_primary"]
+    assert not report.stats(h, 0.0)["reads_on_primary"]
     h.probe_failed(R1, 1.0, "refused")
     h.probe_failed(R2, 1.0, "refused")
     plan = h.read_plan()
     assert (plan.replicas, plan.primary, plan.on_primary) == ((), P, True)
-    assert h.stats(1.0)["reads_on_primary"] is True
+    assert report.stats(h, 1.0)["reads_on_primary"] is True
 
 
 def test_without_fallback_reads_have_nowhere_to_go_when_no_replica_is_usable() -> None:
@@ -518,7 +519,7 @@ def test_without_fallback_reads_have_nowhere_to_go_when_no_replica_is_usable() -
     plan = h.read_plan()
     assert (plan.replicas, plan.primary, plan.on_primary) == ((), None, False)
     assert "fallback_to_primary is off" in plan.reason
-    assert h.stats(1.0)["reads_on_primary"] is False
+    assert report.stats(h, 1.0)["reads_on_primary"] is False
 
 
 # -- what the shell shows -------------------------------------------------------------
@@ -528,21 +529,21 @@ def test_no_primary_is_described_with_what_was_last_seen_of_each_node() -> None:
     h = healthy()
     h.probe_failed(P, 5.0, "connection refused")
     h.probe_failed(R2, 5.0, "timeout")
-    text = h.describe(7.5)
+    text = report.describe(h, 7.5)
     assert h.primary() is None
     assert text.startswith("primary: none usable (timeline 1)")
     assert f"{P}: unavailable (connection refused), 1 failures in a row" in text
     assert "last seen 7.5 s ago as a primary on timeline 1 at 0/3E8" in text
     assert f"{R1}: replica (in the read rotation), last seen 7.5 s ago as a replica" in text
     assert f"{R2}: unavailable (timeout)" in text
-    assert "never answered" in cluster().describe(0.0)
+    assert "never answered" in report.describe(cluster(), 0.0)
 
 
 def test_stats_count_the_changes_and_show_each_node() -> None:
     h = healthy()
     fail_over(h)
     as_primary(h, P, 6.5, 1500)
-    stats = h.stats(7.0)
+    stats = report.stats(h, 7.0)
     assert stats["primary"] == R1
     assert stats["timeline"] == 2
     assert stats["changes"] == {
@@ -561,15 +562,15 @@ def test_stats_show_a_down_node_and_its_backoff() -> None:
     h = healthy()
     h.probe_failed(R1, 5.0, "connection refused")
     h.probe_failed(R1, 5.2, "connection refused")  # during its backoff: not longer
-    stats = h.stats(5.5)
+    stats = report.stats(h, 5.5)
     assert stats["nodes"][R1]["health"] == "down"
     assert stats["nodes"][R1]["retry_in"] == pytest.approx(0.5)  # its backoff runs to 6 s
     assert stats["nodes"][R1]["failures"] == 2
     assert stats["nodes"][R1]["last_error"] == "connection refused"
-    stats = h.stats(7.0)
+    stats = report.stats(h, 7.0)
     assert stats["nodes"][R1]["retry_in"] == 0.0
     fail_over(h)
-    stats = h.stats(7.0)
+    stats = report.stats(h, 7.0)
     assert stats["nodes"][P]["failures"] == 2
     assert stats["nodes"][P]["last_error"] == "connection refused"
     assert stats["nodes"][R2]["status"] == "off timeline"
@@ -726,10 +727,10 @@ def test_a_replica_whose_wal_receiver_dropped_keeps_its_timeline_and_serves_read
     h.probe_succeeded(R2, 7.2, in_recovery=True, lsn=2000, timeline=None)
     assert h.status(R2) is Status.REPLICA
     assert h.readable_replicas() == [R2]
-    assert h.stats(7.2)["nodes"][R2]["timeline"] == 2
+    assert report.stats(h, 7.2)["nodes"][R2]["timeline"] == 2
     # An older timeline reported later does not take it back either.
     as_replica(h, R2, 7.4, 2000, tl=1)
-    assert h.stats(7.4)["nodes"][R2]["timeline"] == 2
+    assert report.stats(h, 7.4)["nodes"][R2]["timeline"] == 2
 
 
 def test_a_replica_never_seen_with_a_timeline_is_read_from() -> None:
@@ -791,7 +792,7 @@ def test_a_node_of_another_cluster_is_rejected_and_never_used() -> None:
     h.probe_failed(P, 1.0, "connection refused")
     h.probe_succeeded(R1, 1.1, in_recovery=False, lsn=9000, timeline=5, system_identifier=9)
     assert h.primary() is None
-    assert h.stats(1.1)["nodes"][R1]["system_identifier"] == 9
+    assert report.stats(h, 1.1)["nodes"][R1]["system_identifier"] == 9
 
 
 def test_the_first_identifier_seen_is_the_clusters_when_none_was_given() -> None:
@@ -809,7 +810,7 @@ def test_the_default_backoff_never_exceeds_four_seconds() -> None:
     now = 1.0
     for _ in range(10):
         h.probe_failed(R1, now, "connection refused")
-        waits.append(h.stats(now)["nodes"][R1]["retry_in"])
+        waits.append(report.stats(h, now)["nodes"][R1]["retry_in"])
         now += waits[-1]
     assert max(waits) == 4.0
     assert waits[:4] == [1.0, 2.0, 4.0, 4.0]

@@ -52,8 +52,8 @@ class _ReadYieldsCounter(Counter[str]):
         return value
 
 
-def test_counts_stay_exact_across_threads() -> None:
-    stats = RoutingStats()
+def test_counts_stay_exact_across_threads_with_the_lock_a_sync_cluster_passes() -> None:
+    stats = RoutingStats(threading.Lock())
     for attr in ("_routed", "_errors", "_misroutes", "_reasons"):
         setattr(stats, attr, _ReadYieldsCounter())
     threads, per_thread = 8, 10_000
