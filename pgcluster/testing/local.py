@@ -35,6 +35,10 @@ _STOP_SIGNALS: dict[str, signal.Signals] = {
 HOST = "127.0.0.1"
 # Written in every LocalCluster's directory: `stop_detached` removes only directories holding it.
 MARKER = "pgcluster-local-cluster"
+# The postmasters that `LocalCluster.detach` left running, referenced for as long as
+# this process lives: a Popen collected while its process runs is a ResourceWarning.
+# `stop_detached` reaps the ones it stops.
+_DETACHED: dict[int, subprocess.Popen[bytes]] = {}
 
 # Fast and throwaway, but keeping synchronous_commit on: fsync=off survives a
 # process kill (the OS keeps written data), synchronous_commit=off would lose
@@ -485,6 +489,8 @@ class LocalCluster(NodeGroup[LocalNode]):
             self._atexit = None
         for node in self._nodes:
             node.resume()  # a paused server left behind would hang its clients for ever
+            if node._proc is not None and node._proc.poll() is None:
+                _DETACHED[node._proc.pid] = node._proc
         root, self.root = self.root, None  # stop() is now a no-op
         return root
 
@@ -530,6 +536,8 @@ def stop_detached(root: str | os.PathLike[str], timeout: float = 10.0) -> list[s
                 break
         else:
             _signal_tree(pid, signal.SIGKILL)
+        if (proc := _DETACHED.pop(pid, None)) is not None:
+            proc.wait(timeout)  # detached by this process: reap it
         stopped.append(pid_file.parent.parent.name)
     shutil.rmtree(path)
     return stopped

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -19,14 +17,6 @@ def _demo(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = demo.run(build_parser().parse_args(["demo", *argv]), out)
     return code, out.getvalue()
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    logger = logging.getLogger("pgcluster")
-    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
-    yield
-    logger.handlers, logger.level, logger.propagate = handlers, level, propagate
 
 
 def test_demo_routes_a_workload_and_survives_a_failover() -> None:
