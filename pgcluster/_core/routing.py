@@ -6,8 +6,6 @@ with no database.
 
 from __future__ import annotations
 
-from psycopg import sql as psycopg_sql
-
 from ..classifier import (
     Policy,
     Route,
@@ -21,8 +19,6 @@ from ..errors import (
     SessionStatementError,
 )
 from .query import Query
-
-_REPLICA_HINT = "/* pgcluster:replica */ "
 
 PINNED = Route(Target.PRIMARY, "use_primary() pins this context to the primary")
 ASKED_PRIMARY = Route(Target.PRIMARY, "target='primary' was asked")
@@ -127,13 +123,12 @@ def decide(
     if pinned:
         return PINNED
     if target is Target.REPLICA and route.target is Target.PRIMARY:
-        # The classifier's replica hint moves exactly what may move (an unknown
-        # function, a node probe) and nothing that writes: reuse that rule.
-        text = query.as_string(None) if isinstance(query, psycopg_sql.Composable) else query
-        forced = classify(_REPLICA_HINT + text, policy)
-        if forced.target is Target.PRIMARY:
+        # The classifier's own answer, the rule of its replica hint: an unknown
+        # function or a node probe may move, nothing that writes, locks or
+        # touches session state.
+        if not route.movable:
             raise ConfigurationError(
                 f"target='replica' refused: this statement must run on the primary ({route.reason})"
             )
-        return Route(Target.REPLICA, f"target='replica' was asked ({route.reason})")
+        return Route(Target.REPLICA, f"target='replica' was asked ({route.reason})", movable=True)
     return route

@@ -2,12 +2,15 @@
 
     >>> from pgcluster.classifier import classify
     >>> classify("SELECT nextval('s')")
-    Route(target=<Target.PRIMARY: 'primary'>, reason='calls nextval(), which advances a sequence', session=False, statement=<Statement.QUERY: 'query'>)
+    Route(target=<Target.PRIMARY: 'primary'>, reason='calls nextval(), which advances a sequence', session=False, statement=<Statement.QUERY: 'query'>, movable=False)
 
 Layout:
 
 - `_route`: `Target`, `Statement`, `Route`, `Policy` (which owns the LRU cache);
+- `_query`: `check_query()`, the one check of what callers pass as a statement;
 - `_classify`: `classify()`: input checks, cache, hints, parse or scan;
+- `_verdict`: the internal `Verdict` and how verdicts combine, for the parse
+  and the scan alike;
 - `_analyze`: the leading keyword from sqlglot's tokens, then SHOW / EXPLAIN /
   COPY by their tokens and reads by their parsed tree;
 - `_rules`: the table of statements decided by their leading keyword;
@@ -16,6 +19,9 @@ Layout:
   ``pg_proc`` by ``tools/gen_builtin_functions.py``;
 - `_scan`: the linear token scan for statements too large to parse;
 - `_sqlglot`: the only module that talks to sqlglot (and silences its logger).
+
+Imports go one way, no cycle: `_classify` -> `_analyze` -> `_scan` ->
+`_rules`, `_knowledge` -> `_verdict` -> `_route` (tests/classifier/test_route_movable.py).
 """
 
 from __future__ import annotations

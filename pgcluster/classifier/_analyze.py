@@ -16,23 +16,24 @@ from sqlglot import exp
 
 from . import _scan
 from ._knowledge import NODE_RELATIONS, NODE_SETTINGS, function_verdict
-from ._route import Policy, Statement, Verdict, hard, read, soft
-from ._rules import keyword_verdict
+from ._route import Policy, Statement
+from ._rules import LOCK_REASONS, READ_LEADS, keyword_verdict
 from ._sqlglot import Token, TokenType, parse, tokenize
+from ._verdict import (
+    EmptyStatement,
+    Verdict,
+    combine,
+    combine_statements,
+    hard,
+    read,
+    soft,
+    unknown,
+)
 
-READ_LEADS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
 _EXPLAINABLE = READ_LEADS | {"INSERT", "UPDATE", "DELETE", "MERGE", "EXECUTE", "DECLARE", "CREATE"}
 _WORD_TYPES_EXCLUDED = (TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER)
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Copy)
 _NOT_READ = (exp.Command, exp.Create, exp.Drop, exp.Alter, exp.TruncateTable, exp.Transaction)
-
-
-class EmptyStatement(Exception):
-    """The string holds no statement (only whitespace, comments or semicolons)."""
-
-
-def unknown(reason: str) -> Verdict:
-    return hard(reason)._replace(unknown=True)
 
 
 def classify_text(sql: str, policy: Policy) -> Verdict:
@@ -52,32 +53,6 @@ def classify_text(sql: str, policy: Policy) -> Verdict:
     if not statements:
         raise EmptyStatement
     return combine_statements([statement(s, sql, policy) for s in statements])
-
-
-def combine(verdicts: Sequence[Verdict], multi: bool = False) -> Verdict:
-    """Several verdicts into one: the primary if any needs it, hard before soft."""
-    session = any(v.session for v in verdicts)
-    first = next((v for v in verdicts if v.hard), None) or next(
-        (v for v in verdicts if v.primary), None
-    )
-    if first is None:
-        return read("multi-statement string of reads only" if multi else verdicts[0].reason)
-    reason = f"multi-statement string: {first.reason}" if multi else first.reason
-    return Verdict(True, reason, session, first.hard, first.unknown)
-
-
-# A string of several statements is the first of these that one of them is, else
-# OTHER; never QUERY, as a cursor streams one statement.
-_MULTI_KINDS = (Statement.TRANSACTION, Statement.COPY)
-
-
-def combine_statements(verdicts: Sequence[Verdict]) -> Verdict:
-    """The verdict of a whole string from those of its statements."""
-    if len(verdicts) == 1:
-        return verdicts[0]
-    kinds = {v.statement for v in verdicts}
-    kind = next((k for k in _MULTI_KINDS if k in kinds), Statement.OTHER)
-    return combine(verdicts, multi=True)._replace(statement=kind)
 
 
 def _unparsable(what: str, scanned: Verdict) -> Verdict:
@@ -268,15 +243,6 @@ def _copy_direction(tokens: Sequence[Token], query: Verdict | None, temp: bool) 
     if temp:
         return hard("COPY of a temporary table (pg_temp)", session=True)
     return read("COPY ... TO STDOUT reads a table")
-
-
-# (update, key) -> reason; the token scan gives the same ones.
-LOCK_REASONS = {
-    (True, False): "SELECT ... FOR UPDATE takes row locks",
-    (False, False): "SELECT ... FOR SHARE takes row locks",
-    (True, True): "SELECT ... FOR NO KEY UPDATE takes row locks",
-    (False, True): "SELECT ... FOR KEY SHARE takes row locks",
-}
 
 
 def _function_name(node: exp.Func, sql: str) -> str | None:

@@ -4,40 +4,20 @@ from __future__ import annotations
 
 import re
 
-from psycopg import sql as psql
-
 from ..errors import InvalidQueryError
 from . import _scan
-from ._analyze import EmptyStatement, classify_text
-from ._route import Policy, Route, Target, Verdict
+from ._analyze import classify_text
+from ._query import Query, query_text
+from ._route import Policy, Route, Target
 from ._sqlglot import quiet
+from ._verdict import EmptyStatement
 
 DEFAULT_POLICY = Policy()
 
 _HINT = re.compile(r"\A\s*/\*\s*pgcluster\s*:\s*(primary|replica)\s*\*/", re.IGNORECASE)
 
 
-def _text_of(sql: object) -> str:
-    if isinstance(sql, str):
-        return sql
-    if isinstance(sql, psql.Composable):
-        try:
-            text = sql.as_string(None)
-        except Exception as exc:
-            raise InvalidQueryError(f"cannot render the SQL composable {sql!r}: {exc}") from exc
-        return text
-    if isinstance(sql, (bytes, bytearray, memoryview)):
-        raise InvalidQueryError(
-            "the query must be a str or a psycopg.sql.Composable, not bytes: decode it first"
-        )
-    if sql is None:
-        raise InvalidQueryError("the query must be a str or a psycopg.sql.Composable, not None")
-    raise InvalidQueryError(
-        f"the query must be a str or a psycopg.sql.Composable, not {type(sql).__name__}"
-    )
-
-
-def classify(sql: str | psql.Composable, policy: Policy | None = None) -> Route:
+def classify(sql: Query, policy: Policy | None = None) -> Route:
     """Decide where ``sql`` must run: the primary or a replica, and why.
 
     Pure: no I/O. ``sql`` is a str or a `psycopg.sql.Composable`; the caller
@@ -60,7 +40,7 @@ def classify(sql: str | psql.Composable, policy: Policy | None = None) -> Route:
             return route
         text = sql
     else:
-        text = _text_of(sql)
+        text = query_text(sql)
         route = cache.get(text)
         if route is not None:
             return route
@@ -84,20 +64,20 @@ def _decide(text: str, policy: Policy) -> Route:
         raise InvalidQueryError(
             "the query holds no statement (it is empty or only whitespace and comments)"
         ) from None
+    # Whether a replica may run it when asked (a replica hint, target="replica"):
+    # one rule for both, decided here once and cached with the route. A read
+    # may, and a soft primary (an unknown function, a node probe); not what
+    # writes, locks, or reads or changes session state.
+    may_move = not (verdict.primary and (verdict.hard or verdict.session))
     hint = _HINT.match(text)
-    if hint is not None:
-        target, reason = _hinted(Target(hint.group(1).lower()), verdict)
-    elif verdict.primary:
-        target, reason = Target.PRIMARY, verdict.reason
-    else:
-        target, reason = Target.REPLICA, verdict.reason
-    return Route(target, reason, verdict.session, verdict.statement)
-
-
-def _hinted(wanted: Target, verdict: Verdict) -> tuple[Target, str]:
     # A hint moves the statement (or does not); it never changes what it is.
-    if wanted is Target.PRIMARY:
-        return Target.PRIMARY, f"hint pgcluster:primary ({verdict.reason})"
-    if verdict.primary and (verdict.hard or verdict.session):
-        return Target.PRIMARY, f"hint pgcluster:replica ignored: {verdict.reason}"
-    return Target.REPLICA, f"hint pgcluster:replica ({verdict.reason})"
+    if hint is None:
+        target = Target.PRIMARY if verdict.primary else Target.REPLICA
+        reason = verdict.reason
+    elif hint.group(1).lower() == "primary":
+        target, reason = Target.PRIMARY, f"hint pgcluster:primary ({verdict.reason})"
+    elif may_move:
+        target, reason = Target.REPLICA, f"hint pgcluster:replica ({verdict.reason})"
+    else:
+        target, reason = Target.PRIMARY, f"hint pgcluster:replica ignored: {verdict.reason}"
+    return Route(target, reason, verdict.session, verdict.statement, may_move)

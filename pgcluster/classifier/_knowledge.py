@@ -22,7 +22,8 @@ its catalog can vouch for it.
 from __future__ import annotations
 
 from ._builtin_functions import FUNCTIONS as BUILTIN
-from ._route import Policy, Target, Verdict, hard, soft
+from ._route import Policy, Target
+from ._verdict import Verdict, hard, soft
 
 # kind: "write" (hard primary), "session" (hard primary, session state),
 # "node" (soft primary: a probe whose answer must come from the primary).

@@ -8,7 +8,6 @@ import types
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from ..errors import ConfigurationError
 
@@ -64,12 +63,20 @@ class Route:
     tables, ``set_config()``, ``currval()``, ...). ``statement`` says what
     kind of statement the string is (see `Statement`); a hint comment does not
     change it.
+
+    ``movable`` is true when a replica may run the statement if asked to (a
+    ``/* pgcluster:replica */`` hint, ``target="replica"``): a read, or a
+    statement that only an unknown or volatile function or a node probe keeps
+    on the primary; never one that writes, locks, or reads or changes session
+    state. The classifier decides it once, with the route; a route made by
+    hand is not movable unless it says so.
     """
 
     target: Target
     reason: str
     session: bool = False
     statement: Statement = Statement.OTHER
+    movable: bool = False
 
 
 _RANK = {"i": 0, "s": 1, "v": 2}
@@ -156,31 +163,3 @@ class Policy:
         """Forget every cached classification."""
         with self._lock:
             self._cache.clear()
-
-
-class Verdict(NamedTuple):
-    """The internal result for one statement, before hints and caching.
-
-    ``hard`` is true for a statement that writes, locks or needs its own
-    connection: a ``/* pgcluster:replica */`` hint cannot move it. A "soft"
-    primary (an unknown or volatile function, a node probe) can be moved.
-    """
-
-    primary: bool
-    reason: str
-    session: bool = False
-    hard: bool = False
-    unknown: bool = False  # not recognised or not parsed
-    statement: Statement = Statement.OTHER
-
-
-def read(reason: str) -> Verdict:
-    return Verdict(False, reason)
-
-
-def soft(reason: str, session: bool = False) -> Verdict:
-    return Verdict(True, reason, session, False)
-
-
-def hard(reason: str, session: bool = False) -> Verdict:
-    return Verdict(True, reason, session, True)

@@ -1,17 +1,30 @@
 """The rules table: statements decided by their leading keyword alone, and which are
 transaction control.
 
-Reads (SELECT, WITH, VALUES, TABLE), SHOW, EXPLAIN and COPY need a closer look
-and are not here; everything in this table goes to the primary. A leading
-keyword found neither here nor among those is unrecognised: primary too.
+Reads (`READ_LEADS`: SELECT, WITH, VALUES, TABLE), SHOW, EXPLAIN and COPY need
+a closer look and are not here; everything in this table goes to the primary.
+A leading keyword found neither here nor among those is unrecognised: primary
+too. The parse and the token scan share this module's tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._route import Statement, Verdict, hard
+from ._route import Statement
 from ._sqlglot import Token, TokenType
+from ._verdict import Verdict, hard
+
+# The keywords that lead a statement which may be a read: looked at closely.
+READ_LEADS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
+
+# (update, key) -> reason, for FOR UPDATE, FOR SHARE, FOR NO KEY UPDATE, FOR KEY SHARE.
+LOCK_REASONS = {
+    (True, False): "SELECT ... FOR UPDATE takes row locks",
+    (False, False): "SELECT ... FOR SHARE takes row locks",
+    (True, True): "SELECT ... FOR NO KEY UPDATE takes row locks",
+    (False, True): "SELECT ... FOR KEY SHARE takes row locks",
+}
 
 # keyword -> (reason, session)
 STATEMENTS: dict[str, tuple[str, bool]] = {

@@ -20,7 +20,9 @@ import re
 from collections.abc import Iterator
 
 from ._knowledge import NODE_RELATIONS, function_verdict
-from ._route import Policy, Statement, Verdict, hard, read, soft
+from ._route import Policy, Statement
+from ._rules import LOCK_REASONS, READ_LEADS, STATEMENTS, keyword_statement
+from ._verdict import EmptyStatement, Verdict, combine, combine_statements, hard, read, soft
 
 # Characters that never start a token we need: skipped in one C-level match.
 # Group 1 is what follows PostgreSQL's whitespace: an operator, a comma, a
@@ -48,7 +50,6 @@ _ESTRING = re.compile(r"'(?:[^'\\]|\\.|'')*'", re.S)
 _QIDENT = re.compile(r'"(?:[^"]|"")*"')
 _COMMENT_EDGE = re.compile(r"/\*|\*/")
 
-READ_LEADS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
 _WRITE_WORDS = {
     "INSERT": "INSERT",
     "UPDATE": "UPDATE",
@@ -341,9 +342,6 @@ class _Lexer:
 
 def scan(sql: str, policy: Policy) -> Verdict:
     """Classify a whole string by the linear token scan."""
-    from ._analyze import EmptyStatement, combine_statements
-    from ._rules import STATEMENTS
-
     lexer = _Lexer(sql)
     verdicts: list[Verdict] = []
     try:
@@ -386,8 +384,6 @@ def scan(sql: str, policy: Policy) -> Verdict:
 
 def _large_keyword(keyword: str, tokens: Iterator[tuple[str, str]]) -> tuple[Verdict, bool]:
     """A statement of the rules table by its first words; and whether its ";" was read."""
-    from ._rules import STATEMENTS, keyword_statement
-
     reason, session = STATEMENTS[keyword]
     words: list[str] = []  # up to 4, to the first punctuation; "" for a name or a string
     ended = False
@@ -431,8 +427,6 @@ def _large_copy(verdict: Verdict, tokens: Iterator[tuple[str, str]]) -> tuple[Ve
 
 def _scan_read(keyword: str, tokens: Iterator[tuple[str, str]], policy: Policy) -> Verdict:
     """A statement led by *keyword* (of READ_LEADS), from the token after it."""
-    from ._analyze import combine
-
     found: list[Verdict] = []
     writes = False  # something DECLARE ... CURSOR refuses: a data-modifying CTE, INTO
     prev: tuple[str, str] = ("p", "")
@@ -502,8 +496,6 @@ def _row_lock(word: str, *before: tuple[str, str]) -> Verdict | None:
     FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE; *before* is the
     three tokens before *word*.
     """
-    from ._analyze import LOCK_REASONS
-
     words = [text.upper() if kind == "w" else "" for kind, text in before]
     if word == "UPDATE":
         key = words == ["FOR", "NO", "KEY"]
