@@ -11,6 +11,7 @@ moment it is acquired, so that fencing or ejecting its node aborts it.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -20,6 +21,10 @@ from .._core.topology import Layout
 from .._io.compat import aspawn
 from .._io.sockets import abort_connection
 from .pool import AsyncPool
+
+# How long closing a node's pool waits for its workers: one may be stuck connecting to
+# a hung server, and the pool's waiters are failed only after that wait.
+_CLOSE_TIMEOUT = 1.0
 
 
 class AsyncNodes:
@@ -94,7 +99,7 @@ class AsyncNodes:
                 return
             self._closed.add(name)
             pool = self._pools[name]
-        aspawn(pool.close)
+        aspawn(functools.partial(pool.close, _CLOSE_TIMEOUT))
 
     def open_pool(self, name: str) -> None:
         """Give *name* a new pool (the old one, if open, is closed): it connects now."""
@@ -105,7 +110,7 @@ class AsyncNodes:
             self._closed.discard(name)
             new = self._pools[name]
         if not old.closed:
-            aspawn(old.close)
+            aspawn(functools.partial(old.close, _CLOSE_TIMEOUT))
         aspawn(new.open)
 
     async def open_all(self) -> None:

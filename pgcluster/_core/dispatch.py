@@ -192,17 +192,27 @@ class WriteCall:
         being the primary while the caller waited (an old primary back, a demoted one)."""
         return node == primary
 
+    def wait_for_connection(self, pool_timeout: float, now: float) -> float:
+        """How long to wait for a connection of the primary: the pool's timeout, but
+        not past the call's deadline (a hung primary's pool would hold the caller)."""
+        left = self._deadline - now
+        return pool_timeout if left <= 0 else min(pool_timeout, left)
+
     def failed(
-        self, node: str, outcome: Failed, now: float
+        self, node: str, outcome: Failed, now: float, primary: str | None = None
     ) -> Raise | RaiseUnknown | RaiseNoPrimary | None:
-        """*node* failed with *outcome*. None: ask `next()` again (nothing was applied,
-        the deadline has not passed); else what to raise: an outage that kept the call
-        from being sent until its deadline is no usable primary within it."""
+        """*node* failed with *outcome*; *primary* is the health core's answer now.
+        None: ask `next()` again (nothing was applied, the deadline has not passed).
+        Else what to raise: an outage that kept the call from being sent until its
+        deadline is no usable primary within it, unless *node* still is the primary
+        (its pool was busy: the pool's error)."""
         fault = outcome.fault
         if fault is Fault.OUTAGE:
             if outcome.sent:
                 return Raise(outcome.error) if self._read else RaiseUnknown(node, outcome.error)
-            return None if now < self._deadline else RaiseNoPrimary()
+            if now < self._deadline:
+                return None
+            return Raise(outcome.error) if primary == node else RaiseNoPrimary()
         return Raise(outcome.error)
 
 

@@ -341,7 +341,7 @@ class Cluster:
             try:
                 conn = self._take(name, route, call)
             except _Failure as failure:
-                action = call.failed(name, failure.outcome, time.monotonic())
+                action = call.failed(name, failure.outcome, time.monotonic(), self._primary())
                 if action is None:
                     continue
                 self._throw(action)
@@ -359,7 +359,7 @@ class Cluster:
             except psycopg.Error as ex:
                 outcome = self._failed(name, ex, conn, sent=sent)
                 self._release(name, conn)
-                action = call.failed(name, outcome, time.monotonic())
+                action = call.failed(name, outcome, time.monotonic(), self._primary())
                 if action is None:
                     logger.info("write not sent to %r (%s): waiting for a primary", name, ex)
                     continue
@@ -410,7 +410,7 @@ class Cluster:
                 return
             except _Failure as failure:
                 if write is not None:
-                    final = write.failed(name, failure.outcome, time.monotonic())
+                    final = write.failed(name, failure.outcome, time.monotonic(), self._primary())
                     if final is None:
                         continue
                     self._throw(final)
@@ -760,8 +760,11 @@ class Cluster:
         self._stats.routed(name, route.reason)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
+        timeout = None
+        if call is not None:
+            timeout = call.wait_for_connection(self._nodes.pool(name).timeout, time.monotonic())
         try:
-            conn = self._nodes.take(name)
+            conn = self._nodes.take(name, timeout)
         except psycopg.Error as ex:
             raise _Failure(self._failed(name, ex, None, sent=False)) from ex
         if call is not None and not call.taken(name, self._primary()):
@@ -842,11 +845,17 @@ class Cluster:
         call = WriteCall(time.monotonic() + self._settings.failover_timeout)
         while True:
             name = self._primary_for(call)
+            pool_timeout = self._nodes.pool(name).timeout if timeout is None else timeout
             try:
-                conn = self._nodes.take(name, timeout)
+                conn = self._nodes.take(
+                    name, call.wait_for_connection(pool_timeout, time.monotonic())
+                )
             except psycopg.Error as ex:
                 action = call.failed(
-                    name, self._failed(name, ex, None, sent=False), time.monotonic()
+                    name,
+                    self._failed(name, ex, None, sent=False),
+                    time.monotonic(),
+                    self._primary(),
                 )
                 if action is None:
                     logger.info(

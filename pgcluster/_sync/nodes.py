@@ -13,6 +13,7 @@ moment it is acquired, so that fencing or ejecting its node aborts it.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -22,6 +23,10 @@ from .._core.topology import Layout
 from .._io.compat import spawn
 from .._io.sockets import abort_connection
 from .pool import Pool
+
+# How long closing a node's pool waits for its workers: one may be stuck connecting to
+# a hung server, and the pool's waiters are failed only after that wait.
+_CLOSE_TIMEOUT = 1.0
 
 
 class AsyncNodes:
@@ -96,7 +101,7 @@ class AsyncNodes:
                 return
             self._closed.add(name)
             pool = self._pools[name]
-        spawn(pool.close)
+        spawn(functools.partial(pool.close, _CLOSE_TIMEOUT))
 
     def open_pool(self, name: str) -> None:
         """Give *name* a new pool (the old one, if open, is closed): it connects now."""
@@ -107,7 +112,7 @@ class AsyncNodes:
             self._closed.discard(name)
             new = self._pools[name]
         if not old.closed:
-            spawn(old.close)
+            spawn(functools.partial(old.close, _CLOSE_TIMEOUT))
         spawn(new.open)
 
     def open_all(self) -> None:

@@ -174,11 +174,21 @@ def test_one_deadline_for_the_whole_call() -> None:
     assert call.next(None, 3.0) == RaiseNoPrimary()
     # Still no connection of the (hung) primary at the deadline: no usable primary.
     assert call.failed(P, Failed(lost(), sent=False, broken=True), 3.1) == RaiseNoPrimary()
+    # But a healthy primary whose pool was busy: the pool's error.
+    busy = psycopg_pool.PoolTimeout("no connection within 30 s")
+    assert call.failed(P, Failed(busy, sent=False, broken=True), 3.1, P) == Raise(busy)
+
+
+def test_a_wait_for_a_connection_of_the_primary_ends_at_the_deadline() -> None:
+    call = WriteCall(deadline=3.0)
+    assert call.wait_for_connection(30.0, 0.0) == 3.0
+    assert call.wait_for_connection(2.0, 0.0) == 2.0
+    assert call.wait_for_connection(30.0, 3.5) == 30.0  # past it: the primary is back
 
 
 def test_a_write_lost_after_it_was_sent_is_never_resent() -> None:
     call = WriteCall(deadline=30.0)
-    error = lost()
+    error: psycopg.Error = lost()
     assert call.failed(P, Failed(error, sent=True, broken=True), 1.0) == RaiseUnknown(P, error)
     error = shutdown()  # 57P01 after sending: maybe after the commit
     assert call.failed(P, Failed(error, sent=True, broken=False), 1.0) == RaiseUnknown(P, error)
@@ -240,7 +250,7 @@ def test_a_commit_lost_on_the_way_is_outcome_unknown() -> None:
 
 
 def test_a_commit_refused_by_the_server_or_of_a_read_only_tx_raises_as_is() -> None:
-    error = psycopg.errors.SerializationFailure("could not serialize access")
+    error: psycopg.Error = psycopg.errors.SerializationFailure("could not serialize access")
     assert commit_failed(Failed(error, sent=True, broken=False), read_only=False) == Raise(error)
     error = lost()
     assert commit_failed(Failed(error, sent=True, broken=True), read_only=True) == Raise(error)

@@ -50,7 +50,7 @@ FORBIDDEN: dict[str, set[str]] = {
 def imports(path: Path) -> set[str]:
     """The absolute names of every module *path* imports."""
     package = ["pgcluster", *path.relative_to(PACKAGE).parent.parts]
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
