@@ -31,9 +31,7 @@ def stats(health: ClusterHealth, now: float) -> dict[str, Any]:
             "reason": reason,
             "health": view.health.state.value,
             "failures": view.health.failures,
-            "retry_in": max(0.0, view.health.retry_at - now)
-            if view.health.state is DOWN
-            else 0.0,
+            "retry_in": max(0.0, view.health.retry_at - now) if view.health.state is DOWN else 0.0,
             "last_error": view.error or None,
             "timeline": seen.timeline if seen else None,
             "system_identifier": view.identity,
