@@ -104,6 +104,7 @@ class Monitor:
         self._on_changes = on_changes
         self.health: ClusterHealth | None = None  # set once the roles are known
         self._wake: dict[str, asyncio.Event] = {}  # per node loop: probe now
+        self._stopping = False
 
     async def probe_all(self, names: list[str] | None = None) -> dict[str, Probe | Exception]:
         """Probe *names* (default: every node) at once; a failure is returned, not raised."""
@@ -146,18 +147,33 @@ class Monitor:
             self._on_changes(changes)
 
     async def run(self) -> None:
-        """Probe each node in its own loop, every interval, until cancelled."""
+        """Probe each node in its own loop, every interval, until `stop()` (or cancelled)."""
         self._wake = {name: asyncio.Event() for name in self._nodes}
         await asyncio.gather(*(self._watch(name) for name in self._nodes))
+
+    async def stop(self) -> None:
+        """End every loop after its current probe. Called before the task is cancelled:
+        asyncio.wait_for() before Python 3.12 may swallow a cancellation that arrives as
+        its awaitable completes, and a loop that missed it would never end."""
+        self._stopping = True
+        for event in self._wake.values():
+            event.set()
 
     async def _watch(self, name: str) -> None:
         """One node's loop: wait an interval (or a wake-up), probe if due, report."""
         assert self.health is not None
         wake = self._wake[name]
-        while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(wake.wait(), self._interval)
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            # An interval, or a wake-up: not wait_for() (see stop()).
+            timer = loop.call_later(self._interval, wake.set)
+            try:
+                await wake.wait()
+            finally:
+                timer.cancel()
             wake.clear()
+            if self._stopping:
+                return
             with self._lock:
                 due = self.health.probe_due(name, time.monotonic())
             if not due:

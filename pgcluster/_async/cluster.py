@@ -175,6 +175,7 @@ class AsyncCluster:
         self._health_lock = threading.Lock()
         self._health: ClusterHealth | None = None
         self._runner: TaskRunner | None = None
+        self._monitor: Monitor | None = None
         self._stale: set[str] = set()  # nodes whose idle connections may be broken
         # Connections taken from each node, with the pool each goes back to: from the
         # moment they are acquired, so that ejecting or fencing the node aborts them.
@@ -237,6 +238,7 @@ class AsyncCluster:
             lock=self._health_lock,
             on_changes=self._changed,
         )
+        self._monitor = monitor
         self._runner = TaskRunner()
         self._loop = asyncio.get_running_loop()  # async-only
         try:
@@ -303,6 +305,8 @@ class AsyncCluster:
                 pool._abandon()  # async-only
             return  # async-only
         if self._runner is not None:
+            if self._monitor is not None:
+                await self._runner.run(self._monitor.stop())
             await self._runner.stop()
         with self._pools_lock:
             pools = list(self._pools.values())

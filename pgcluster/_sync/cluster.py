@@ -175,6 +175,7 @@ class Cluster:
         self._health_lock = threading.Lock()
         self._health: ClusterHealth | None = None
         self._runner: ThreadRunner | None = None
+        self._monitor: Monitor | None = None
         self._stale: set[str] = set()  # nodes whose idle connections may be broken
         # Connections taken from each node, with the pool each goes back to: from the
         # moment they are acquired, so that ejecting or fencing the node aborts them.
@@ -234,6 +235,7 @@ class Cluster:
             lock=self._health_lock,
             on_changes=self._changed,
         )
+        self._monitor = monitor
         self._runner = ThreadRunner()
         try:
             seen = self._runner.run(monitor.probe_all())
@@ -292,6 +294,8 @@ class Cluster:
         """Close every node's pool; later use raises `PoolClosedError`. Idempotent."""
         self._closed = True
         if self._runner is not None:
+            if self._monitor is not None:
+                self._runner.run(self._monitor.stop())
             self._runner.stop()
         with self._pools_lock:
             pools = list(self._pools.values())
