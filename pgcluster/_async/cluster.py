@@ -304,10 +304,11 @@ class AsyncCluster:
             for pool in self._pools.values():  # async-only
                 pool._abandon()  # async-only
             return  # async-only
-        if self._runner is not None:
-            if self._monitor is not None:
-                await self._runner.run(self._monitor.stop())
-            await self._runner.stop()
+        runner, monitor, self._runner, self._monitor = self._runner, self._monitor, None, None
+        if runner is not None:
+            if monitor is not None:
+                await runner.run(monitor.stop())
+            await runner.stop()
         with self._pools_lock:
             pools = list(self._pools.values())
         for pool in pools:

@@ -293,10 +293,11 @@ class Cluster:
     def close(self, timeout: float = 5.0) -> None:
         """Close every node's pool; later use raises `PoolClosedError`. Idempotent."""
         self._closed = True
-        if self._runner is not None:
-            if self._monitor is not None:
-                self._runner.run(self._monitor.stop())
-            self._runner.stop()
+        runner, monitor, self._runner, self._monitor = self._runner, self._monitor, None, None
+        if runner is not None:
+            if monitor is not None:
+                runner.run(monitor.stop())
+            runner.stop()
         with self._pools_lock:
             pools = list(self._pools.values())
         for pool in pools:
