@@ -282,7 +282,8 @@ class AsyncCluster:
                 await self._refresh_catalog()
             self._runner.start(monitor.run())
         except BaseException:
-            await self._runner.stop()
+            runner, self._runner, self._monitor = self._runner, None, None
+            await runner.stop()
             raise
         logger.info(
             "cluster open: primary %r, replicas %s", self._primary, self._replicas or "none"

@@ -278,7 +278,8 @@ class Cluster:
                 self._refresh_catalog()
             self._runner.start(monitor.run())
         except BaseException:
-            self._runner.stop()
+            runner, self._runner, self._monitor = self._runner, None, None
+            runner.stop()
             raise
         logger.info(
             "cluster open: primary %r, replicas %s", self._primary, self._replicas or "none"
