@@ -1,7 +1,7 @@
 """pgcluster: one pool's API over a PostgreSQL primary and its read replicas."""
 
 # No `from __future__ import annotations` here: it would make `annotations` a
-# name of the package (tests/test_docs.py checks the public names).
+# name of the package (tests/docs/test_docs.py checks the public names).
 from . import errors
 from ._async.cluster import AsyncCluster
 from ._async.pool import AsyncPool

@@ -31,7 +31,7 @@ from ..testing import (
 from . import add_command
 
 # The demo's tables and rows. The docs' examples run against exactly these
-# (tests/test_docs_examples.py), so that they work on a `--keep` cluster too.
+# (tests/docs/test_docs_examples.py), so that they work on a `--keep` cluster too.
 SCHEMA = (
     "CREATE TABLE product (id int PRIMARY KEY, name text, price numeric, stock int);"
     " INSERT INTO product SELECT i, 'product ' || i, i % 50, 1000"
