@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from pgcluster._core.health import (
@@ -99,3 +100,33 @@ def node_status(cluster: HasStats, node: Node) -> str:
     """What the health checks make of *node* now: "replica", "lagging", "fenced", ..."""
     status: str = cluster.get_stats()["nodes"][node_name(cluster, node)]["health"]["status"]
     return status
+
+
+class Later:
+    """Run *fn* in a thread after *delay* seconds: a fault on a schedule while the test
+    goes on using the cluster. `result()` waits for it and re-raises what it raised."""
+
+    def __init__(self, delay: float, fn: Callable[[], object]) -> None:
+        self.started_at: float | None = None  # time.monotonic() when fn was called
+        self.done_at: float | None = None  # time.monotonic() when fn returned
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(delay, fn), daemon=True)
+        self._thread.start()
+
+    def _run(self, delay: float, fn: Callable[[], object]) -> None:
+        try:
+            time.sleep(delay)
+            self.started_at = time.monotonic()
+            fn()
+        except BaseException as ex:  # reported by result()
+            self._error = ex
+        else:
+            self.done_at = time.monotonic()
+
+    def result(self, timeout: float = 60.0) -> float:
+        """When *fn* returned (it must have)."""
+        self._thread.join(timeout)
+        if self._error is not None:
+            raise self._error
+        assert self.done_at is not None, "the scheduled fault did not finish"
+        return self.done_at

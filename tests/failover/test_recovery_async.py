@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio  # async-only
 import logging
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,7 +21,7 @@ from psycopg import sql
 import pgcluster
 from pgcluster.testing import ClusterNodes, Node, TcpProxy
 
-from ..support import Deadline, HasStats, node_name
+from ..support import Deadline, HasStats, Later, node_name
 
 WHO = "SELECT current_setting('cluster_name') AS node"
 # Small, as the issue's repros use them: a probe every 0.2 s, writes wait up to 20 s.
@@ -42,36 +40,6 @@ MAX_RETRY_IN = 4.5  # the backoff's cap is a few seconds (assumed 4 s), not 30
 async def pause(seconds: float) -> None:
     """Let *seconds* pass without blocking the monitor (a fault's length, a sampling pace)."""
     await asyncio.sleep(seconds)  # sync: time.sleep(seconds)
-
-
-class Later:
-    """Run *fn* in a thread after *delay* seconds: a fault on a schedule while the test
-    goes on using the cluster. `result()` waits for it and re-raises what it raised."""
-
-    def __init__(self, delay: float, fn: Callable[[], object]) -> None:
-        self.started_at: float | None = None  # time.monotonic() when fn was called
-        self.done_at: float | None = None  # time.monotonic() when fn returned
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(delay, fn), daemon=True)
-        self._thread.start()
-
-    def _run(self, delay: float, fn: Callable[[], object]) -> None:
-        try:
-            time.sleep(delay)
-            self.started_at = time.monotonic()
-            fn()
-        except BaseException as ex:  # reported by result()
-            self._error = ex
-        else:
-            self.done_at = time.monotonic()
-
-    def result(self, timeout: float = 60.0) -> float:
-        """When *fn* returned (it must have)."""
-        self._thread.join(timeout)
-        if self._error is not None:
-            raise self._error
-        assert self.done_at is not None, "the scheduled fault did not finish"
-        return self.done_at
 
 
 def proxied(proxy: TcpProxy) -> str:

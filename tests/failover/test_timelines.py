@@ -12,9 +12,7 @@ thread (`Later`).
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ from pgcluster.errors import NoPrimaryError
 from pgcluster.testing import ClusterNodes, LocalCluster, Node
 from pgcluster.testing.pytest_plugin import LocalClusterFactory
 
-from ..support import Deadline, HasStats, node_name, node_status
+from ..support import Deadline, HasStats, Later, node_name, node_status
 
 NODE = "current_setting('cluster_name') AS node"
 WHO = f"SELECT {NODE}"
@@ -42,36 +40,6 @@ SETTINGS: dict[str, Any] = {
 def pause(seconds: float) -> None:
     """Let *seconds* pass without blocking the monitor (a measurement's pace)."""
     time.sleep(seconds)
-
-
-class Later:
-    """Run *fn* in a thread after *delay* seconds: a fault on a schedule while the test
-    goes on using the cluster. `result()` waits for it and re-raises what it raised."""
-
-    def __init__(self, delay: float, fn: Callable[[], object]) -> None:
-        self.started_at: float | None = None  # time.monotonic() when fn was called
-        self.done_at: float | None = None  # time.monotonic() when fn returned
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(delay, fn), daemon=True)
-        self._thread.start()
-
-    def _run(self, delay: float, fn: Callable[[], object]) -> None:
-        try:
-            time.sleep(delay)
-            self.started_at = time.monotonic()
-            fn()
-        except BaseException as ex:  # reported by result()
-            self._error = ex
-        else:
-            self.done_at = time.monotonic()
-
-    def result(self, timeout: float = 60.0) -> float:
-        """When *fn* returned (it must have)."""
-        self._thread.join(timeout)
-        if self._error is not None:
-            raise self._error
-        assert self.done_at is not None, "the scheduled fault did not finish"
-        return self.done_at
 
 
 def multi_host_url(nodes: list[Node]) -> str:
