@@ -48,7 +48,6 @@ from .._core.dispatch import (
     commit_failed,
     fault_of,
     read_order,
-    still_wanted,
 )
 from .._core.faults import connection_broken
 from .._core.health import Change, ClusterHealth
@@ -649,11 +648,6 @@ class AsyncCluster:
         assert self._health is not None
         with self._health_lock:
             return self._health.timeline
-
-    def _wanted(self, name: str, primary: bool) -> bool:
-        assert self._health is not None
-        with self._health_lock:
-            return still_wanted(self._health.status(name), primary=primary)
 
     def _throw(self, action: Raise | RaiseUnknown | RaiseNoPrimary) -> NoReturn:
         """Raise what a final action stands for: the original error, unchanged,

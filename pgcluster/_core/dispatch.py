@@ -278,9 +278,3 @@ def after_change(change: Change, *, down: bool, closed: bool) -> list[PoolAction
     elif change.kind is ChangeKind.DEMOTED and change.after is not Status.UNAVAILABLE:
         actions += [ClosePool(node), OpenPool(node)]
     return actions
-
-
-def still_wanted(status: Status, *, primary: bool) -> bool:
-    """Whether a wait for a connection of a node in *status* is still worth it: for a
-    write, only while it is the primary; for a read, while it serves reads."""
-    return status is Status.PRIMARY if primary else status in _IN_SERVICE

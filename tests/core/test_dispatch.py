@@ -33,7 +33,6 @@ from pgcluster._core.dispatch import (
     commit_failed,
     fault_of,
     read_order,
-    still_wanted,
 )
 from pgcluster._core.health import Change, ChangeKind, ReadPlan, Status
 from pgcluster.errors import PoolClosedError
@@ -311,12 +310,3 @@ def test_every_change_has_pool_actions_that_fit_the_pools_state() -> None:
             assert after in (Status.PRIMARY, Status.REPLICA)
         if after in (Status.UNAVAILABLE, Status.FENCED, Status.FOREIGN):
             assert not opens  # never a new pool for a node that may not be used
-
-
-def test_a_wait_for_a_connection_is_worth_it_only_while_the_node_serves() -> None:
-    assert still_wanted(Status.PRIMARY, primary=True)
-    assert not still_wanted(Status.REPLICA, primary=True)
-    assert not still_wanted(Status.FENCED, primary=True)
-    assert still_wanted(Status.REPLICA, primary=False)
-    assert still_wanted(Status.PRIMARY, primary=False)
-    assert not still_wanted(Status.UNAVAILABLE, primary=False)
