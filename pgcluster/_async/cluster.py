@@ -46,7 +46,6 @@ from .._core.dispatch import (
     WriteCall,
     after_change,
     commit_failed,
-    fault_of,
     read_order,
 )
 from .._core.faults import connection_broken
@@ -765,17 +764,24 @@ class AsyncCluster:
         return result
 
     async def _take(
-        self, name: str, route: Route, call: WriteCall | None
+        self,
+        name: str,
+        route: Route | None,
+        call: WriteCall | None,
+        timeout: float | None = None,
     ) -> AsyncConnection[Any] | None:
-        """A connection of *name* for a statement routed by *route*, counted and in flight;
-        for a *call* on the primary, None (given back) if *name* stopped being the primary
-        while the caller waited. A failure raises `_Failure`."""
-        self._stats.routed(name, route.reason)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
-        timeout = None
+        """A connection of *name*, in flight, for a statement routed by *route* (counted;
+        None: a connection lent for a block); for a *call* on the primary, None (given
+        back) if *name* stopped being the primary while the caller waited, and a wait
+        of *timeout* (default: the pool's) bounded by the call's deadline. A failure
+        raises `_Failure`."""
+        if route is not None:
+            self._stats.routed(name, route.reason)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s -> %s (%s)", route.target.value, name, route.reason)
         if call is not None:
-            timeout = call.wait_for_connection(self._nodes.pool(name).timeout, time.monotonic())
+            base = self._nodes.pool(name).timeout if timeout is None else timeout
+            timeout = call.wait_for_connection(base, time.monotonic())
         try:
             conn = await self._nodes.take(name, timeout)
         except psycopg.Error as ex:
@@ -808,7 +814,7 @@ class AsyncCluster:
         if count:
             self._stats.error(name)
         outcome = Failed(error, sent=sent, broken=conn is None or connection_broken(conn))
-        if fault_of(error, broken=outcome.broken) is Fault.OUTAGE and not (
+        if outcome.fault is Fault.OUTAGE and not (
             isinstance(error, PoolClosedError) and self._nodes.is_closed(name)
         ):
             self._node_failed(name, error)
@@ -862,27 +868,21 @@ class AsyncCluster:
         call = WriteCall(time.monotonic() + self._settings.failover_timeout)
         while True:
             name = await self._primary_for(call)
-            pool_timeout = self._nodes.pool(name).timeout if timeout is None else timeout
             try:
-                conn = await self._nodes.take(
-                    name, call.wait_for_connection(pool_timeout, time.monotonic())
-                )
-            except psycopg.Error as ex:
-                action = call.failed(
-                    name,
-                    self._failed(name, ex, None, sent=False),
-                    time.monotonic(),
-                    self._primary(),
-                )
+                taken = await self._take(name, None, call, timeout)
+            except _Failure as failure:
+                action = call.failed(name, failure.outcome, time.monotonic(), self._primary())
                 if action is None:
                     logger.info(
-                        "%s: no connection to %r (%s): waiting for a primary", what, name, ex
+                        "%s: no connection to %r (%s): waiting for a primary",
+                        what,
+                        name,
+                        failure.outcome.error,
                     )
                     continue
                 self._throw(action)
-            if call.taken(name, self._primary()):
-                return _Lease(name, self._nodes.pool(name), conn, primary=True)
-            await self._nodes.give_back(name, conn, clean=True)
+            if taken is not None:
+                return _Lease(name, self._nodes.pool(name), taken, primary=True)
 
     # -- internals: health changes ------------------------------------------
 

@@ -78,10 +78,6 @@ class AsyncNodes:
         else:
             await pool._give_back(conn)
 
-    def forget(self, name: str, conn: AsyncConnection[Any]) -> AsyncPool:
-        """Stop tracking *conn*; the pool it goes back to (for `putconn()`)."""
-        return self._in_flight[name].pop(conn)
-
     def mark_stale(self, name: str) -> None:
         self._stale.add(name)
 

@@ -31,7 +31,7 @@ from enum import Enum
 import psycopg.errors
 
 from .balance import Balancer
-from .faults import is_unavailable
+from .faults import is_unavailable, outcome_unknown
 from .health import Change, ChangeKind, ReadPlan, Status
 
 # -- what happened -----------------------------------------------------------------
@@ -111,9 +111,6 @@ class RaiseUnknown:
 @dataclass(frozen=True, slots=True)
 class RaiseNoPrimary:
     """No usable primary appeared before the deadline: raise `NoPrimaryError`."""
-
-
-Action = Run | WaitForPrimary | Rerun | Raise | RaiseUnknown | RaiseNoPrimary
 
 
 # -- reads -----------------------------------------------------------------------------
@@ -206,10 +203,11 @@ class WriteCall:
         Else what to raise: an outage that kept the call from being sent until its
         deadline is no usable primary within it, unless *node* still is the primary
         (its pool was busy: the pool's error)."""
-        fault = outcome.fault
-        if fault is Fault.OUTAGE:
-            if outcome.sent:
-                return Raise(outcome.error) if self._read else RaiseUnknown(node, outcome.error)
+        if not self._read and outcome_unknown(outcome.error, outcome.sent, broken=outcome.broken):
+            return RaiseUnknown(node, outcome.error)
+        if outcome.fault is Fault.OUTAGE:
+            if outcome.sent:  # a read whose rows reached the caller: nothing in doubt
+                return Raise(outcome.error)
             if now < self._deadline:
                 return None
             return Raise(outcome.error) if primary == node else RaiseNoPrimary()
@@ -219,7 +217,7 @@ class WriteCall:
 def commit_failed(outcome: Failed, *, read_only: bool) -> Raise | RaiseUnknown:
     """A `tx()` failed during its COMMIT: the commit record may already be on disk
     when the connection was lost then (lost before it, the server rolled back)."""
-    if not read_only and outcome.sent and outcome.fault is Fault.OUTAGE:
+    if not read_only and outcome_unknown(outcome.error, outcome.sent, broken=outcome.broken):
         return RaiseUnknown("", outcome.error)
     return Raise(outcome.error)
 

@@ -35,7 +35,7 @@ logger = logging.getLogger("pgcluster")
 T = TypeVar("T")
 
 # One round trip: role, WAL position, *current* timeline (NULL: unknown, a replica
-# whose WAL receiver is down; see _health's notes) and the cluster's identity.
+# whose WAL receiver is down; see _core/health.py's notes) and the cluster's identity.
 PROBE_SQL = """\
 SELECT pg_is_in_recovery(),
        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
@@ -111,9 +111,9 @@ class Monitor:
         self._wake: dict[str, asyncio.Event] = {}  # per node loop: probe now
         self._stopping = False
 
-    async def probe_all(self, names: list[str] | None = None) -> dict[str, Probe | Exception]:
-        """Probe *names* (default: every node) at once; a failure is returned, not raised."""
-        names = list(self._nodes) if names is None else names
+    async def probe_all(self) -> dict[str, Probe | Exception]:
+        """Probe every node at once (at open); a failure is returned, not raised."""
+        names = list(self._nodes)
         results = await asyncio.gather(
             *(probe(self._nodes[name], self._timeout, self._connect_kwargs) for name in names),
             return_exceptions=True,

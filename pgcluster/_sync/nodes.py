@@ -80,10 +80,6 @@ class AsyncNodes:
         else:
             pool._give_back(conn)
 
-    def forget(self, name: str, conn: Connection[Any]) -> Pool:
-        """Stop tracking *conn*; the pool it goes back to (for `putconn()`)."""
-        return self._in_flight[name].pop(conn)
-
     def mark_stale(self, name: str) -> None:
         self._stale.add(name)
 
