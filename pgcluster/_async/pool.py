@@ -26,12 +26,8 @@ from .._core.query import (
     check_query,
 )
 from .._core.result import Result
-from .._core.routing import (
-    check_method,
-    check_not_session,
-)
+from .._core.routing import pool_route
 from .._core.tx import TxOptions
-from ..classifier import classify
 from ..errors import ConfigurationError, PoolClosedError, PoolTimeoutError
 from .session import (
     DEFAULT_BATCH_SIZE,
@@ -182,9 +178,7 @@ class AsyncPool:
         `SessionStatementError`: run it in `task()`.
         """
         check_query(query)
-        route = classify(query)
-        check_not_session(route)
-        check_method(route, "query")
+        pool_route(query, None, "query")
         # What _connection() does, without a generator-based context manager: this
         # runs for every statement (bench: pool / psycopg_pool).
         conn = await self._getconn(None)
@@ -205,9 +199,7 @@ class AsyncPool:
         (wrap the loop in ``contextlib.aclosing()`` to make that immediate).
         """
         check_query(query)
-        route = classify(query)
-        check_not_session(route)
-        check_method(route, "stream")
+        pool_route(query, None, "stream")
         async with (
             self._connection() as conn,
             aclosing(stream_rows(conn, query, params, batch_size)) as rows,

@@ -99,6 +99,17 @@ def check_in_session(route: Route) -> None:
         )
 
 
+def pool_route(query: Query, policy: Policy | None, method: str = "query") -> Route:
+    """The classifier's route of a statement sent through a pool-level *method*
+    (``"query"`` or ``"stream"``); one that changes session state, or that *method*
+    cannot run (see `check_method()`), raises."""
+    route = classify(query, policy)
+    check_not_session(route)
+    if route.statement is not _QUERY:
+        check_method(route, method)
+    return route
+
+
 def decide(
     query: Query,
     policy: Policy | None,
@@ -114,10 +125,7 @@ def decide(
     changes session state, or that *method* cannot run (see `check_method()`),
     raises too.
     """
-    route = classify(query, policy)
-    check_not_session(route)
-    if route.statement is not _QUERY:
-        check_method(route, method)
+    route = pool_route(query, policy, method)
     if target is Target.PRIMARY:
         return ASKED_PRIMARY
     if pinned:

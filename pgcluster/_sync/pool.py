@@ -28,12 +28,8 @@ from .._core.query import (
     check_query,
 )
 from .._core.result import Result
-from .._core.routing import (
-    check_method,
-    check_not_session,
-)
+from .._core.routing import pool_route
 from .._core.tx import TxOptions
-from ..classifier import classify
 from ..errors import ConfigurationError, PoolClosedError, PoolTimeoutError
 from .session import (
     DEFAULT_BATCH_SIZE,
@@ -184,9 +180,7 @@ class Pool:
         `SessionStatementError`: run it in `task()`.
         """
         check_query(query)
-        route = classify(query)
-        check_not_session(route)
-        check_method(route, "query")
+        pool_route(query, None, "query")
         # What _connection() does, without a generator-based context manager: this
         # runs for every statement (bench: pool / psycopg_pool).
         conn = self._getconn(None)
@@ -207,9 +201,7 @@ class Pool:
         (wrap the loop in ``contextlib.closing()`` to make that immediate).
         """
         check_query(query)
-        route = classify(query)
-        check_not_session(route)
-        check_method(route, "stream")
+        pool_route(query, None, "stream")
         with (
             self._connection() as conn,
             closing(stream_rows(conn, query, params, batch_size)) as rows,
