@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -41,14 +40,6 @@ class Deadline:
         """`sleep()` for async tests."""
         self._check(what)
         await asyncio.sleep(self.interval)
-
-
-def free_port() -> int:
-    """A loopback TCP port that nothing listens on (at the time of asking)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def most_advanced(replicas: Sequence[Node]) -> Node:

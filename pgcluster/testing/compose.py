@@ -23,7 +23,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ._binaries import HarnessError
+from ._ports import free_port
 from .nodes import LOG_TAIL, SUPERUSER, NodeGroup, SqlNode, StopMode, deadline_loop, tail
 
 __all__ = ["ComposeCluster", "ComposeNode", "compose_command"]
@@ -70,12 +70,6 @@ def compose_command() -> list[str]:
         "neither docker-compose nor `docker compose` is installed (tools/compose-env"
         " installs docker-compose and starts a Docker engine on a Debian machine)"
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def _settings_line(settings: Mapping[str, object]) -> str:
@@ -326,7 +320,7 @@ class ComposeCluster(NodeGroup[ComposeNode]):
             raise HarnessError("this ComposeCluster is already started")
         env = dict(os.environ)
         for service in self.services:
-            env[f"PGCLUSTER_{service.upper()}_PORT"] = str(_free_port())
+            env[f"PGCLUSTER_{service.upper()}_PORT"] = str(free_port())
         env["PGCLUSTER_SETTINGS"] = _settings_line(self.settings)
         env["PGCLUSTER_NO_SYNC"] = "1"  # thrown away after the test: initdb --no-sync & co
         compose = self.compose or compose_command()

@@ -13,7 +13,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._binaries import Account, HarnessError, find_bindir, server_account
+from ._ports import free_port
 from .nodes import LOG_TAIL, SUPERUSER, NodeGroup, SqlNode, StopMode, deadline_loop, tail
 
 __all__ = ["LocalCluster", "LocalNode", "StopMode", "stop_detached"]
@@ -118,12 +118,6 @@ def _parents() -> Iterator[tuple[int, int]]:
                     int(entry.name),
                     int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]),
                 )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def _conf_value(value: object) -> str:
@@ -438,7 +432,7 @@ class LocalCluster(NodeGroup[LocalNode]):
         node_dir = root / name
         node_dir.mkdir()
         runner.chown(node_dir)
-        node = LocalNode(name, node_dir, _free_port(), runner)
+        node = LocalNode(name, node_dir, free_port(), runner)
         node.log_path.touch()
         runner.chown(node.log_path)
         return node

@@ -21,8 +21,9 @@ from pgcluster.errors import (
     SessionStatementError,
 )
 from pgcluster.testing import LocalCluster, TcpProxy
+from pgcluster.testing._ports import free_port
 
-from ..support import Deadline, free_port
+from ..support import Deadline
 
 # Named after the module: the generated sync twin must not reuse these names.
 _tables = (f"{__name__.rpartition('.')[2]}_t{n}" for n in itertools.count())
