@@ -333,7 +333,7 @@ class AsyncCluster:
             if isinstance(action, Run):
                 name = action.node
             elif isinstance(action, Rerun):
-                return await self._write(self._misrouted(action.refused_by, route), query, params)
+                return await self._write(self._misrouted(action, route), query, params)
             else:
                 self._throw(action)
 
@@ -425,7 +425,7 @@ class AsyncCluster:
                 if isinstance(step, Run):
                     node = step.node
                 elif isinstance(step, Rerun):
-                    route = self._misrouted(step.refused_by, route)
+                    route = self._misrouted(step, route)
                     write = WriteCall(time.monotonic() + self._settings.failover_timeout, read=True)
                 else:
                     self._throw(step)
@@ -917,18 +917,20 @@ class AsyncCluster:
                     logger.exception("the on_change hook failed on %s", change)
         self._changed.notify()
 
-    def _misrouted(self, name: str, route: Route) -> Route:
+    def _misrouted(self, rerun: Rerun, route: Route) -> Route:
         """A replica refused a statement classified as a read: it goes to the primary."""
-        self._stats.misroute(name)
+        self._stats.misroute(rerun.refused_by, rerun.sqlstate)
         logger.warning(
-            "replica %r refused a statement classified as a read (%s): it wrote or needs"
-            " the primary; re-running it on the primary. Add the function to"
-            " Policy(write_functions=...) or use target='primary'.",
-            name,
+            "replica %r refused a statement classified as a read (%s) with SQLSTATE %s:"
+            " it wrote or needs the primary; re-running it on the primary. Add the function"
+            " to Policy(write_functions=...), load the catalog, or use target='primary'.",
+            rerun.refused_by,
             route.reason,
+            rerun.sqlstate,
         )
         return Route(
-            Target.PRIMARY, f"re-run on the primary: a replica refused it ({route.reason})"
+            Target.PRIMARY,
+            f"re-run on the primary: a replica refused it with {rerun.sqlstate} ({route.reason})",
         )
 
     async def _load_pending_catalog(self) -> None:
