@@ -58,7 +58,7 @@ from .._core.routing import decide, parse_target
 from .._core.stats import RoutingStats
 from .._core.topology import Layout, Seen, assign_roles, cluster_identity, layout
 from .._core.tx import TxOptions
-from .._io.catalog import CATALOG_QUERY, with_catalog
+from .._io.catalog import CATALOG_QUERY, RELATIONS_QUERY, relations_params, with_catalog
 from .._io.compat import ABroadcast, ALock
 from .._io.monitor import Monitor, Probe, TaskRunner, describe_error, log_change
 from .._io.sockets import lost_while_idle
@@ -948,9 +948,18 @@ class AsyncCluster:
         async with self._lease(Target.PRIMARY, "the catalog") as lease:
             cur = lease.conn.cursor(row_factory=tuple_row)
             await cur.execute(CATALOG_QUERY)
-            rows = await cur.fetchall()
-        self._policy = with_catalog(self._base_policy, rows)
-        logger.debug("loaded the volatility of %d user functions", len(rows))
+            functions = await cur.fetchall()
+            await cur.execute(RELATIONS_QUERY, relations_params(self._base_policy))
+            relations = await cur.fetchall()
+        self._policy = with_catalog(self._base_policy, functions, relations)
+        kept = self._policy.relation_catalog or {}
+        logger.debug(
+            "loaded the volatility of %d user functions; %d relations of %d are read on"
+            " the primary only",
+            len(functions),
+            sum("." in key for key in kept),
+            len(relations),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ from .._core.routing import decide, parse_target
 from .._core.stats import RoutingStats
 from .._core.topology import Layout, Seen, assign_roles, cluster_identity, layout
 from .._core.tx import TxOptions
-from .._io.catalog import CATALOG_QUERY, with_catalog
+from .._io.catalog import CATALOG_QUERY, RELATIONS_QUERY, relations_params, with_catalog
 from .._io.compat import Broadcast, Lock
 from .._io.monitor import Monitor, Probe, ThreadRunner, describe_error, log_change
 from .._io.sockets import lost_while_idle
@@ -927,9 +927,18 @@ class Cluster:
         with self._lease(Target.PRIMARY, "the catalog") as lease:
             cur = lease.conn.cursor(row_factory=tuple_row)
             cur.execute(CATALOG_QUERY)
-            rows = cur.fetchall()
-        self._policy = with_catalog(self._base_policy, rows)
-        logger.debug("loaded the volatility of %d user functions", len(rows))
+            functions = cur.fetchall()
+            cur.execute(RELATIONS_QUERY, relations_params(self._base_policy))
+            relations = cur.fetchall()
+        self._policy = with_catalog(self._base_policy, functions, relations)
+        kept = self._policy.relation_catalog or {}
+        logger.debug(
+            "loaded the volatility of %d user functions; %d relations of %d are read on"
+            " the primary only",
+            len(functions),
+            sum("." in key for key in kept),
+            len(relations),
+        )
 
 
 @dataclass(frozen=True, slots=True)

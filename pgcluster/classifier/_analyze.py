@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from . import _scan
-from ._knowledge import NODE_RELATIONS, NODE_SETTINGS, function_verdict
+from ._knowledge import NODE_RELATIONS, NODE_SETTINGS, function_verdict, relation_verdict
 from ._route import Policy, Statement
 from ._rules import LOCK_REASONS, READ_LEADS, keyword_verdict
 from ._sqlglot import Token, TokenType, parse, tokenize
@@ -295,7 +295,7 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
                 if v is not None:
                     found.append(v)
         elif isinstance(node, exp.Table):
-            v = _table(node)
+            v = _table(node, policy)
             if v is not None:
                 found.append(v)
         elif isinstance(node, exp.Lock):
@@ -324,7 +324,7 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
     return verdict
 
 
-def _table(node: exp.Table) -> Verdict | None:
+def _table(node: exp.Table, policy: Policy) -> Verdict | None:
     if not isinstance(node.this, exp.Identifier):
         return None
     name = node.name
@@ -339,4 +339,4 @@ def _table(node: exp.Table) -> Verdict | None:
         return hard(f"reads the temporary table {schema}.{name}", session=True)
     if name in NODE_RELATIONS and schema in (None, "pg_catalog"):
         return soft(f"reads {name}, which describes one node")
-    return None
+    return relation_verdict(name, schema, policy)

@@ -195,6 +195,37 @@ def _curated(name: str) -> tuple[str, str] | None:
     return None
 
 
+def primary_function_patterns(policy: Policy) -> list[str]:
+    """SQL ``LIKE`` patterns of the functions that are not VOLATILE in ``pg_proc`` yet
+    must run on the primary (curated, or the policy's ``write_functions``): a view
+    calling one is such a call (``pg_current_xact_id()`` is STABLE)."""
+
+    def like(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    names = [*WRITE_FUNCTIONS, *(name.rpartition(".")[2] for name in policy.write_functions)]
+    return [*map(like, names), *(like(prefix) + "%" for prefix, _, _ in WRITE_PREFIXES)]
+
+
+def relation_verdict(name: str, schema: str | None, policy: Policy) -> Verdict | None:
+    """The verdict for a read of ``[schema.]name``; ``None`` when a replica may read it.
+
+    Only the policy's ``relation_catalog`` knows such relations. An unqualified
+    name matches whichever schema holds it (the search path is the session's):
+    a replica is not asked to read any relation of that name.
+    """
+    catalog = policy.relation_catalog
+    if not catalog:
+        return None
+    lname = name.lower()
+    key = f"{schema.lower()}.{lname}" if schema else lname
+    why = catalog.get(key)
+    if why is None:
+        return None
+    shown = f"{schema}.{name}" if schema else name
+    return hard(f"reads {shown}, which {why}")
+
+
 def function_verdict(name: str, schema: str | None, policy: Policy) -> Verdict | None:
     """The verdict for a call of ``[schema.]name()``; ``None`` when it is replica-safe.
 

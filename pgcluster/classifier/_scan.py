@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ._knowledge import NODE_RELATIONS, function_verdict
+from ._knowledge import NODE_RELATIONS, function_verdict, relation_verdict
 from ._route import Policy, Statement
 from ._rules import LOCK_REASONS, READ_LEADS, STATEMENTS, keyword_statement
 from ._verdict import EmptyStatement, Verdict, combine, combine_statements, hard, read, soft
@@ -458,6 +458,14 @@ def _scan_read(keyword: str, tokens: Iterator[tuple[str, str]], policy: Policy) 
                     found.append(hard(f"{_WRITE_WORDS[upper]} in a large statement"))
             elif kind == "w" and text.lower() in NODE_RELATIONS:
                 found.append(soft(f"reads {text.lower()}, which describes one node"))
+            if policy.relation_catalog:
+                # Any name of such a relation, wherever it stands (a column of that
+                # name too: the scan cannot tell, and the primary can always answer).
+                qualified = prev == ("p", ".") and prev2[0] in "wi"
+                schema = prev2[1] if qualified else None
+                v = relation_verdict(text, schema, policy)
+                if v is not None:
+                    found.append(v)
         elif kind == "p":
             if text == "(":
                 source = True  # a bare "(": where a name follows its ")", a derived table
