@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from . import _scan
-from ._knowledge import NODE_RELATIONS, NODE_SETTINGS, function_verdict, relation_verdict
+from ._knowledge import (
+    NODE_RELATIONS,
+    NODE_SETTINGS,
+    function_verdict,
+    is_temp_schema,
+    relation_verdict,
+)
 from ._route import Policy, Statement
 from ._rules import LOCK_REASONS, READ_LEADS, keyword_verdict
 from ._sqlglot import Token, TokenType, parse, tokenize
@@ -325,17 +331,21 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
 
 
 def _table(node: exp.Table, policy: Policy) -> Verdict | None:
+    db = node.args.get("db")
+    schema = None
+    if isinstance(db, exp.Identifier):
+        schema = db.this if db.quoted else str(db.this).lower()
     if not isinstance(node.this, exp.Identifier):
+        if schema is not None and is_temp_schema(schema) and isinstance(node.this, exp.Func):
+            # FROM pg_temp.f(): the function's own node does not see the schema
+            return hard(f"calls {schema}.{node.this.name}(), a temporary function of the"
+                        " session", session=True)  # fmt: skip
         return None
     name = node.name
     ident = node.this
     if not ident.quoted:
         name = name.lower()
-    db = node.args.get("db")
-    schema = None
-    if isinstance(db, exp.Identifier):
-        schema = db.this if db.quoted else str(db.this).lower()
-    if schema is not None and (schema == "pg_temp" or schema.startswith("pg_temp_")):
+    if schema is not None and is_temp_schema(schema):
         return hard(f"reads the temporary table {schema}.{name}", session=True)
     if name in NODE_RELATIONS and schema in (None, "pg_catalog"):
         return soft(f"reads {name}, which describes one node")

@@ -38,6 +38,7 @@ WRITE_FUNCTIONS: dict[str, tuple[str, str]] = {
     "txid_current": (_W, "assigns a transaction id, which fails on a standby"),
     "pg_current_xact_id": (_W, "assigns a transaction id, which fails on a standby"),
     "set_config": (_S, "changes a setting of the session"),
+    "pg_my_temp_schema": (_S, "reads this session's temporary schema"),
     "setseed": (_S, "seeds the session's random()"),
     "set_limit": (_S, "changes a setting of the session"),
     "pg_terminate_backend": (_W, "acts on another backend of one node"),
@@ -207,6 +208,12 @@ def primary_function_patterns(policy: Policy) -> list[str]:
     return [*map(like, names), *(like(prefix) + "%" for prefix, _, _ in WRITE_PREFIXES)]
 
 
+def is_temp_schema(schema: str) -> bool:
+    """Whether *schema* (as PostgreSQL resolves it) is a session's temporary schema."""
+    lowered = schema.lower()
+    return lowered == "pg_temp" or lowered.startswith("pg_temp_")
+
+
 def relation_verdict(name: str, schema: str | None, policy: Policy) -> Verdict | None:
     """The verdict for a read of ``[schema.]name``; ``None`` when a replica may read it.
 
@@ -234,6 +241,8 @@ def function_verdict(name: str, schema: str | None, policy: Policy) -> Verdict |
     lname = name.lower()
     qualified = f"{schema.lower()}.{lname}" if schema else None
     shown = f"{schema}.{name}()" if schema else f"{name}()"
+    if schema is not None and is_temp_schema(schema):
+        return hard(f"calls {shown}, a temporary function of the session", session=True)
     writes = policy.write_functions
     if lname in writes or (qualified is not None and qualified in writes):
         return hard(f"calls {shown}, a write function of the policy")

@@ -291,6 +291,9 @@ SESSION = [
     "CREATE TABLE pg_temp.t (x int)",
     "SELECT * INTO TEMP t FROM u",
     "SELECT * FROM pg_temp.t",
+    "SELECT pg_temp.f(1)",  # a temporary function: only this session has it
+    "SELECT * FROM pg_temp_3.f()",
+    "SELECT pg_my_temp_schema()",
     "SELECT set_config('a.b', 'c', false)",
     "SELECT currval('s')",
     "SELECT lastval()",
@@ -303,6 +306,8 @@ SESSION = [
 def test_session_state(statement: str) -> None:
     route = check(statement, P)
     assert route.session, route
+    # Trusting unknown functions does not send session state to a replica.
+    assert classify(statement, Policy(unknown_functions=Target.REPLICA)).target is P
 
 
 def test_writes_are_not_session_state() -> None:
