@@ -12,8 +12,9 @@ name:
 3. the policy's ``read_functions``, its ``function_catalog`` (``pg_proc`` of the
    real primary), then the generated table of built-in and contrib functions
    (`_builtin_functions.FUNCTIONS`): STABLE and IMMUTABLE are replica-safe,
-   VOLATILE goes to the primary, and a name nobody knows follows
-   ``Policy.unknown_functions``.
+   VOLATILE goes to the primary; a built-in type's name is a function-style
+   cast (``regproc('now')``, `_builtin_functions.TYPES`); and a name nobody
+   knows follows ``Policy.unknown_functions``.
 
 A name qualified with another schema is a user function: only the policy and
 its catalog can vouch for it.
