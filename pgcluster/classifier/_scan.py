@@ -608,6 +608,11 @@ _ENDINGS = frozenset(
 )  # fmt: skip
 
 
+def _unsure(reason: str) -> Verdict:
+    """What the scan cannot vouch for but does not write: a replica hint may move it."""
+    return soft(reason)._replace(unknown=True)
+
+
 def _word(tok: tuple[str, str]) -> str:
     return tok[1].upper() if tok[0] == "w" else ""
 
@@ -653,17 +658,19 @@ def _strict_checks(tokens: list[tuple[str, str]], policy: Policy) -> list[Verdic
         kind, text = tok
         prev = [("p", ""), ("p", ""), ("p", ""), ("p", ""), *tokens[max(0, i - 4) : i]][-4:]
         if kind == "u":
-            found.append(unknown(f'a Unicode identifier U&"{text}"'))
+            found.append(_unsure(f'a Unicode identifier U&"{text}"'))
         elif kind == "w" and text.upper() in SCAN_UNSURE:
             found.append(unknown(text.upper()))
-        elif kind == "i" and (text in NODE_RELATIONS or text.startswith("pg_temp")):
-            found.append(unknown(f'the relation "{text}"'))
+        elif kind == "i" and text in NODE_RELATIONS:
+            found.append(soft(f"reads {text}, which describes one node"))
+        elif kind == "i" and text.startswith("pg_temp"):
+            found.append(hard(f'reads a temporary table ("{text}")', session=True))
         elif kind == "w" and text.lower().startswith("pg_temp") and i + 1 < len(tokens):
             if tokens[i + 1] == ("p", "."):
                 found.append(hard("reads a temporary table (pg_temp)", session=True))
         elif kind == "o" and text[0] in "~!@#^&|`?+-*/%<>=" and text not in _NOT_OPERATORS:
             if text not in OPERATORS:
-                found.append(unknown(f"the operator {text}, not a built-in one"))
+                found.append(_unsure(f"the operator {text}, not a built-in one"))
         elif tok == ("p", "("):
             depth += 1
             name = prev[-1]
@@ -688,16 +695,16 @@ def _strict_checks(tokens: list[tuple[str, str]], policy: Policy) -> list[Verdic
         elif tok == ("p", ")"):
             depth -= 1
             if depth < 0:
-                found.append(unknown("an unbalanced parenthesis"))
+                found.append(_unsure("an unbalanced parenthesis"))
     if depth > 0:
-        found.append(unknown("an unbalanced parenthesis"))
+        found.append(_unsure("an unbalanced parenthesis"))
     last = tokens[-1] if tokens else ("p", "")
     word = _word(last)
     using = len(tokens) > 1 and _word(tokens[-2]) == "USING"  # ORDER BY a USING >
     if (word and word in SYNTAX_KEYWORDS and word not in _ENDINGS) or (
         last[0] == "o" and last[1] not in ("0", "]") and not using
     ):
-        found.append(unknown(f"an incomplete statement (it ends with {last[1]})"))
+        found.append(_unsure(f"an incomplete statement (it ends with {last[1]})"))
     return found
 
 
@@ -712,7 +719,7 @@ def _operator_syntax(tokens: list[tuple[str, str]]) -> list[Verdict]:
         and tokens[3] == ("p", ")")
     ):
         return []
-    return [unknown("OPERATOR(...) of an operator that is not a built-in one")]
+    return [_unsure("OPERATOR(...) of an operator that is not a built-in one")]
 
 
 def sure(sql: str, policy: Policy) -> Verdict:
@@ -724,7 +731,7 @@ def sure(sql: str, policy: Policy) -> Verdict:
     try:
         tokens = _strict_tokens(sql)
     except ScanError as exc:
-        return unknown(f"an unterminated quote or comment ({exc})")
+        return unknown(f"text it cannot read ({exc})")
     statements: list[list[tuple[str, str]]] = [[]]
     for tok in tokens:
         if tok == ("p", ";"):

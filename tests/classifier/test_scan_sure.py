@@ -141,3 +141,24 @@ def test_generated_scan_knowledge() -> None:
         "SELECT",
     } <= SYNTAX_KEYWORDS
     assert not {"SECOND", "ROLLUP", "OVER", "LEFT"} & SYNTAX_KEYWORDS
+
+
+@pytest.mark.parametrize(
+    ("statement", "movable"),
+    [
+        # what the scan cannot vouch for but does not write: a replica hint may move it
+        ("SELECT point '(1,1)' <<< point '(2,2)'", True),
+        ("SELECT box '(0,0),(1,1)' FROM t WHERE", True),
+        ("SELECT my_volatile(x), box '(0,0),(1,1)' FROM t", True),
+        # what writes, locks or holds session state: never
+        ("SELECT xmlparse(content '<a/>') FROM t FOR UPDATE", False),
+        ("SELECT U&'d\\0061t' INTO t2", False),
+        ("SELECT polygon '(0,0)' FROM pg_temp.t", False),
+        ("SELECT polygon '(0,0)' FROM \"pg_temp_3\".t", False),
+        ("SELECT box '(0,0),(1,1)' /* unterminated", False),
+    ],
+)
+def test_replica_hint_moves_only_what_does_not_write(statement: str, movable: bool) -> None:
+    route = classify(f"/* pgcluster:replica */ {statement}")
+    assert route.target is (R if movable else P), route
+    assert classify(statement).movable is movable
