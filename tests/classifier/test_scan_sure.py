@@ -1,7 +1,7 @@
 """The strict token scan: the second reader of statements sqlglot cannot tokenize or parse.
 
 ``tests/classifier/data/regress_reads.tsv`` holds reads taken verbatim from
-PostgreSQL's regression tests (src/test/regress/sql/geometry.sql and xml.sql):
+PostgreSQL's regression tests (src/test/regress/sql/geometry.sql, xml.sql and txid.sql):
 operators and SQL/XML syntax sqlglot does not know. They are reads by
 construction (SELECT, no write, only built-in operators and functions), and
 test_scan_sure_servers.py runs every one on a hot standby, on the regression
