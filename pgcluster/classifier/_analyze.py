@@ -47,7 +47,7 @@ def classify_text(sql: str, policy: Policy) -> Verdict:
     try:
         tokens = tokenize(sql)
     except Exception:
-        verdict = _scan.scan(sql, policy)
+        verdict = _scan.sure(sql, policy)
         return _unparsable("could not be tokenized", verdict)
     statements: list[list[Token]] = [[]]
     for tok in tokens:
@@ -62,10 +62,16 @@ def classify_text(sql: str, policy: Policy) -> Verdict:
 
 
 def _unparsable(what: str, scanned: Verdict) -> Verdict:
-    # A statement we cannot parse goes to the primary; a replica hint may move
-    # it only if the token scan finds nothing that writes. Its kind is the
-    # scan's: a SELECT that sqlglot cannot parse is still a query.
-    reason = f"the statement {what}"
+    # A statement sqlglot cannot read is read by the strict token scan
+    # (_scan.sure), which vouches for a read or says what it found; then it goes
+    # to the primary, and a replica hint may move it only if what the scan found
+    # does not write. Its kind is the scan's: a SELECT sqlglot cannot parse is
+    # still a query.
+    if not scanned.primary:
+        verb = what.split()[-1].replace("parsed", "parse").replace("tokenized", "tokenize")
+        reason = f"{scanned.reason} (read by the token scan: sqlglot could not {verb} it)"
+        return read(reason)._replace(statement=scanned.statement)
+    reason = f"the statement {what}; the token scan found {scanned.reason}"
     if scanned.primary and scanned.hard:
         verdict = hard(reason, scanned.session)
     else:
@@ -287,7 +293,7 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
     except Exception:
         tree = None
     if tree is None:
-        return _unparsable("could not be parsed", _scan.scan(_text(tokens, sql), policy))
+        return _unparsable("could not be parsed", _scan.sure(_text(tokens, sql), policy))
     if not isinstance(tree, (exp.Query, exp.Values, exp.DML)):
         return unknown(f"unrecognised statement (parsed as {type(tree).__name__})")
     found: list[Verdict] = []

@@ -12,8 +12,9 @@ name:
 3. the policy's ``read_functions``, its ``function_catalog`` (``pg_proc`` of the
    real primary), then the generated table of built-in and contrib functions
    (`_builtin_functions.FUNCTIONS`): STABLE and IMMUTABLE are replica-safe,
-   VOLATILE goes to the primary, and a name nobody knows follows
-   ``Policy.unknown_functions``.
+   VOLATILE goes to the primary; a built-in type's name is a function-style
+   cast (``regproc('now')``, `_builtin_functions.TYPES`); and a name nobody
+   knows follows ``Policy.unknown_functions``.
 
 A name qualified with another schema is a user function: only the policy and
 its catalog can vouch for it.
@@ -22,6 +23,7 @@ its catalog can vouch for it.
 from __future__ import annotations
 
 from ._builtin_functions import FUNCTIONS as BUILTIN
+from ._builtin_functions import TYPES
 from ._route import Policy, Target
 from ._verdict import Verdict, hard, soft
 
@@ -180,7 +182,7 @@ SYNTAX_FUNCTIONS: frozenset[str] = frozenset(
     {
         "coalesce", "nullif", "greatest", "least", "grouping", "row", "array", "exists",
         "cast", "xmlconcat", "xmlelement", "xmlforest", "xmlexists", "xmlparse", "xmlpi",
-        "xmlroot", "xmlserialize", "xmlagg", "json_object", "json_array", "json_arrayagg",
+        "xmlroot", "xmlserialize", "xmlagg", "xmlattributes", "xmlnamespaces", "json_object", "json_array", "json_arrayagg",
         "json_objectagg", "json", "json_scalar", "json_serialize", "is_json",
     }
 )  # fmt: skip
@@ -276,6 +278,11 @@ def function_verdict(name: str, schema: str | None, policy: Policy) -> Verdict |
             if vol == "v":
                 origin = f" ({ext})" if ext else ""
                 return soft(f"calls {shown}{origin}, a VOLATILE function")
+            return None
+        if builtin_scope and name in TYPES:
+            # A function-style cast (regproc('now'), txid_snapshot(x)): PostgreSQL
+            # casts when no function has the name; the type's input function
+            # (what a cast of a literal runs) is not VOLATILE (tools/gen_builtin_functions.py).
             return None
     if policy.unknown_functions is Target.REPLICA:
         return None

@@ -118,3 +118,11 @@ def test_a_view_whose_definition_must_run_on_the_primary() -> None:
 def test_no_relation_no_catalog() -> None:
     assert replica_unreadable([], Policy()) == {}
     assert replica_unreadable([view(1, "plain", [7])], Policy()) == {}
+
+
+def test_the_second_reader_of_what_sqlglot_cannot_parse_knows_them_too() -> None:
+    geometric = "SELECT box '(0,0),(1,1)' @> point '(0.5,0.5)' FROM {}"
+    route = classify(geometric.format("scratch"), POLICY)
+    assert route.target is P
+    assert "scratch, which is UNLOGGED" in route.reason
+    assert classify(geometric.format("orders"), POLICY).target is R
