@@ -39,6 +39,7 @@ from ._verdict import (
 _EXPLAINABLE = READ_LEADS | {"INSERT", "UPDATE", "DELETE", "MERGE", "EXECUTE", "DECLARE", "CREATE"}
 _WORD_TYPES_EXCLUDED = (TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER)
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Copy)
+_RESERVED_AS_CALLS = frozenset({"all"})
 _NOT_READ = (exp.Command, exp.Create, exp.Drop, exp.Alter, exp.TruncateTable, exp.Transaction)
 
 
@@ -263,7 +264,12 @@ def _function_name(node: exp.Func, sql: str) -> str | None:
         this = node.this
         if isinstance(this, exp.Identifier):
             return this.this if this.quoted else str(this.this).lower()
-        return str(this).lower()
+        name = str(this).lower()
+        # "x = ALL (...)": sqlglot takes the keyword for a call. ALL is reserved in
+        # PostgreSQL's grammar, so unquoted it never names a function.
+        return None if name in _RESERVED_AS_CALLS else name
+    if isinstance(node.parent, exp.Interval) and node.arg_key == "unit":
+        return None  # interval '1.5' second(2): the field and its precision
     meta = node.meta
     start, end = meta.get("start"), meta.get("end")
     if start is None or end is None:

@@ -120,6 +120,8 @@ READS = [
     "SELECT coalesce(a, b), nullif(a, b), greatest(1, 2) FROM t",
     "SELECT similarity('a', 'b')",
     "SELECT x FROM t WHERE y = ANY(%s)",
+    "SELECT x FROM t WHERE y = ALL (ARRAY[1, 2])",  # sqlglot takes ALL for a call
+    "SELECT interval '1.5' second(2)",  # and an interval's field for one
     "SELECT nextval FROM t",
 ]
 
@@ -195,6 +197,8 @@ def test_writes_go_to_the_primary(statement: str) -> None:
 
 
 FUNCTION_CALLS = [
+    ('SELECT "all"(1)', "all()"),  # quoted, ALL can name a function
+    ("SELECT second(2)", "second()"),  # a function outside an interval
     ("SELECT nextval('s')", "nextval()"),
     ("SELECT setval('s', 1)", "setval()"),
     ("SELECT pg_catalog.nextval('s')", "nextval()"),
