@@ -60,8 +60,19 @@ HEADER = """\
 #   transaction control (session:, transaction:), LOCK (lock:), an advisory lock
 #   (advisory_lock:), a node probe (node_probe:) or an action on one node (admin:).
 # category: <class>:<leading keyword>.  source: where the statement comes from.
-# sql: one statement per line; every tab, CR and LF was replaced by a space, runs of
-#   spaces outside literals were collapsed, and -- comments were dropped (no escaping).
+# sql: one statement per line, no escaping: every tab, CR and LF was replaced by a space;
+#   in the rows split from .sql scripts (pg-regress, psql-describe, pg_dump, pg_activity)
+#   runs of spaces outside literals were also collapsed and -- comments dropped; the ORM
+#   rows keep the spacing their library gave them.
+# Sources: pg-regress:<file> = PostgreSQL 15.18's src/test/regress/sql/<file>.sql (psql
+#   meta-commands and statements with psql variables left out); django-orm = the SQL
+#   Django 5.1's ORM sent for a set of querysets (connection.queries, client-side bound);
+#   django-introspection = Django's catalog queries (introspection of every table);
+#   sqlalchemy = SQLAlchemy 2.1 Core / ORM statements compiled for postgresql with
+#   literal_binds; psql-describe = psql 15's queries for \\d commands (psql -E); pg_dump =
+#   pg_dump 15 of the Django database (plain and --clean --if-exists --inserts);
+#   pg_activity = the SQL files of pg_activity (PyPI), parameters filled in;
+#   postgres_exporter = queries of prometheus-community/postgres_exporter's collectors.
 """
 
 STANDBY_REFUSALS = frozenset({"25006", "55000", "0A000"})
