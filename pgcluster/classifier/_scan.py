@@ -677,7 +677,7 @@ def _strict_checks(tokens: list[tuple[str, str]], policy: Policy) -> list[Verdic
             if tokens[i + 1] == ("p", "."):
                 found.append(hard("reads a temporary table (pg_temp)", session=True))
         elif kind == "o" and text[0] in "~!@#^&|`?+-*/%<>=" and text not in _NOT_OPERATORS:
-            if text not in OPERATORS:
+            if text not in OPERATORS and text != "!=":  # the parser reads != as <>
                 found.append(_unsure(f"the operator {text}, not a built-in one"))
         elif tok == ("p", "("):
             depth += 1
