@@ -18,7 +18,9 @@ Layout:
 - `_builtin_functions`: volatility of PostgreSQL's functions, generated from
   ``pg_proc`` by ``tools/gen_builtin_functions.py``;
 - `_scan`: the linear token scan for statements too large to parse;
-- `_sqlglot`: the only module that talks to sqlglot (and silences its logger).
+- `_sqlglot`: the only module that talks to sqlglot (and silences its logger);
+  the same with or without sqlglotc, its compiled modules
+  (tests/classifier/test_sqlglotc.py).
 
 Imports go one way, no cycle: `_classify` -> `_analyze` -> `_scan` ->
 `_rules`, `_knowledge` -> `_verdict` -> `_route` (tests/classifier/test_route_movable.py).
