@@ -14,7 +14,11 @@ Usage::
     .venv/bin/python tools/gen_builtin_functions.py [--bindir /usr/lib/postgresql/15/bin]
 
 Overloads are merged by name, keeping the most volatile one (a name is only as
-safe as its least safe overload).
+safe as its least safe overload). The same module lists, for the token scan,
+the type names a function-style cast may use (``pg_type``), the operators
+whose function is not volatile (``pg_operator``) and the reserved and
+column-name keywords (``pg_get_keywords()``). ``tests/classifier`` checks the
+module is what this script writes (``test_generated_knowledge_is_rendered``).
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 
@@ -48,6 +54,42 @@ WHERE p.prokind IN ('f', 'a', 'w')
   AND (n.nspname = 'pg_catalog' OR e.extname IS NOT NULL)
 ORDER BY 1, 3
 """
+
+# Types a function-style cast may name (regproc('now')): base, range, multirange,
+# enum and domain types of pg_catalog and the extensions, whose input function
+# (what a cast of a literal runs) is not VOLATILE.
+TYPES_QUERY = """
+SELECT DISTINCT t.typname
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_proc i ON i.oid = t.typinput
+LEFT JOIN pg_depend d
+  ON d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'
+WHERE t.typtype IN ('b', 'r', 'm', 'e', 'd') AND t.typname NOT LIKE '\\_%'
+  AND i.provolatile <> 'v'
+  AND (n.nspname = 'pg_catalog' OR d.objid IS NOT NULL)
+ORDER BY 1
+"""
+
+# Operators whose function is not VOLATILE, of pg_catalog and the extensions: the
+# token scan reads a statement with another operator (a user's) as unknown.
+OPERATORS_QUERY = """
+SELECT o.oprname
+FROM pg_operator o
+JOIN pg_namespace n ON n.oid = o.oprnamespace
+JOIN pg_proc p ON p.oid = o.oprcode
+LEFT JOIN pg_depend d
+  ON d.classid = 'pg_operator'::regclass AND d.objid = o.oid AND d.deptype = 'e'
+WHERE n.nspname = 'pg_catalog' OR d.objid IS NOT NULL
+GROUP BY o.oprname
+HAVING bool_and(p.provolatile <> 'v')
+ORDER BY 1
+"""
+
+# Reserved and column-name keywords: PostgreSQL's grammar never takes one, unquoted
+# and unqualified, for a function's name, so one before "(" is syntax (ALL (...),
+# COALESCE(...), XMLPARSE(...), NUMERIC(10, 2)).
+KEYWORDS_QUERY = "SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'C') ORDER BY 1"
 
 
 def _free_port() -> int:
@@ -129,8 +171,17 @@ def temp_server(bindir: Path) -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def collect(conninfo: str) -> tuple[str, dict[str, tuple[str, str]]]:
-    """Install the contrib extensions, then read pg_proc: name -> (volatility, extension)."""
+class Knowledge(NamedTuple):
+    version: str
+    functions: dict[str, tuple[str, str]]
+    types: list[str]
+    operators: list[str]
+    keywords: list[str]
+
+
+def collect(conninfo: str) -> Knowledge:
+    """Install the contrib extensions, then read pg_proc (name -> (volatility, extension)),
+    pg_type, pg_operator and the keywords."""
     table: dict[str, tuple[str, str]] = {}
     with psycopg.connect(conninfo, autocommit=True) as conn:
         version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
@@ -148,10 +199,20 @@ def collect(conninfo: str) -> tuple[str, dict[str, tuple[str, str]]]:
             table[proname] = (vol, old[1] if not old[1] or not extname else min(old[1], extname))
             if not extname:
                 table[proname] = (vol, "")
-    return version, table
+        types = [str(r[0]) for r in conn.execute(TYPES_QUERY)]
+        operators = [str(r[0]) for r in conn.execute(OPERATORS_QUERY)]
+        keywords = [str(r[0]) for r in conn.execute(KEYWORDS_QUERY)]
+    return Knowledge(version, table, types, operators, keywords)
 
 
-def render(version: str, table: dict[str, tuple[str, str]]) -> str:
+def _names(name: str, doc: str, values: list[str]) -> list[str]:
+    lines = ["", f"# {doc}", f"{name}: frozenset[str] = frozenset(", "    {"]
+    lines += [f"        {value!r}," for value in sorted(values)]
+    return [*lines, "    }", ")"]
+
+
+def render(knowledge: Knowledge) -> str:
+    version, table = knowledge.version, knowledge.functions
     lines = [
         '"""Volatility of PostgreSQL\'s built-in and contrib functions, from ``pg_proc``.',
         "",
@@ -170,6 +231,21 @@ def render(version: str, table: dict[str, tuple[str, str]]) -> str:
     ]
     lines += [f"    {name!r}: ({vol!r}, {ext!r})," for name, (vol, ext) in sorted(table.items())]
     lines.append("}")
+    lines += _names(
+        "TYPES",
+        "Types whose input function is not VOLATILE: a function-style cast may name them.",
+        knowledge.types,
+    )
+    lines += _names(
+        "OPERATORS",
+        "Operators whose function is not VOLATILE (every overload).",
+        knowledge.operators,
+    )
+    lines += _names(
+        "SYNTAX_KEYWORDS",
+        "Reserved and column-name keywords (pg_get_keywords()): never a function's name.",
+        [k.upper() for k in knowledge.keywords],
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -179,8 +255,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args()
     with temp_server(args.bindir) as conninfo:
-        version, table = collect(conninfo)
-    args.output.write_text(render(version, table))
+        knowledge = collect(conninfo)
+    version, table = knowledge.version, knowledge.functions
+    args.output.write_text(render(knowledge))
+    # Checked in as ruff formats it (make lint): the ruff of the [dev] extra.
+    ruff = Path(sys.executable).with_name("ruff")
+    subprocess.run([str(ruff if ruff.exists() else "ruff"), "format", str(args.output)], check=True)
     n_ext = sum(1 for _, ext in table.values() if ext)
     print(
         f"wrote {args.output}: {len(table)} names ({n_ext} from extensions), PostgreSQL {version}"

@@ -58,7 +58,7 @@ from .._core.routing import decide, parse_target
 from .._core.stats import RoutingStats
 from .._core.topology import Layout, Seen, assign_roles, cluster_identity, layout
 from .._core.tx import TxOptions
-from .._io.catalog import CATALOG_QUERY, with_catalog
+from .._io.catalog import CATALOG_QUERY, RELATIONS_QUERY, relations_params, with_catalog
 from .._io.compat import ABroadcast, ALock
 from .._io.monitor import Monitor, Probe, TaskRunner, describe_error, log_change
 from .._io.sockets import lost_while_idle
@@ -333,7 +333,7 @@ class AsyncCluster:
             if isinstance(action, Run):
                 name = action.node
             elif isinstance(action, Rerun):
-                return await self._write(self._misrouted(action.refused_by, route), query, params)
+                return await self._write(self._misrouted(action, route), query, params)
             else:
                 self._throw(action)
 
@@ -425,7 +425,7 @@ class AsyncCluster:
                 if isinstance(step, Run):
                     node = step.node
                 elif isinstance(step, Rerun):
-                    route = self._misrouted(step.refused_by, route)
+                    route = self._misrouted(step, route)
                     write = WriteCall(time.monotonic() + self._settings.failover_timeout, read=True)
                 else:
                     self._throw(step)
@@ -917,18 +917,20 @@ class AsyncCluster:
                     logger.exception("the on_change hook failed on %s", change)
         self._changed.notify()
 
-    def _misrouted(self, name: str, route: Route) -> Route:
+    def _misrouted(self, rerun: Rerun, route: Route) -> Route:
         """A replica refused a statement classified as a read: it goes to the primary."""
-        self._stats.misroute(name)
+        self._stats.misroute(rerun.refused_by, rerun.sqlstate)
         logger.warning(
-            "replica %r refused a statement classified as a read (%s): it wrote or needs"
-            " the primary; re-running it on the primary. Add the function to"
-            " Policy(write_functions=...) or use target='primary'.",
-            name,
+            "replica %r refused a statement classified as a read (%s) with SQLSTATE %s:"
+            " it wrote or needs the primary; re-running it on the primary. Add the function"
+            " to Policy(write_functions=...), load the catalog, or use target='primary'.",
+            rerun.refused_by,
             route.reason,
+            rerun.sqlstate,
         )
         return Route(
-            Target.PRIMARY, f"re-run on the primary: a replica refused it ({route.reason})"
+            Target.PRIMARY,
+            f"re-run on the primary: a replica refused it with {rerun.sqlstate} ({route.reason})",
         )
 
     async def _load_pending_catalog(self) -> None:
@@ -946,9 +948,18 @@ class AsyncCluster:
         async with self._lease(Target.PRIMARY, "the catalog") as lease:
             cur = lease.conn.cursor(row_factory=tuple_row)
             await cur.execute(CATALOG_QUERY)
-            rows = await cur.fetchall()
-        self._policy = with_catalog(self._base_policy, rows)
-        logger.debug("loaded the volatility of %d user functions", len(rows))
+            functions = await cur.fetchall()
+            await cur.execute(RELATIONS_QUERY, relations_params(self._base_policy))
+            relations = await cur.fetchall()
+        self._policy = with_catalog(self._base_policy, functions, relations)
+        kept = self._policy.relation_catalog or {}
+        logger.debug(
+            "loaded the volatility of %d user functions; %d relations of %d are read on"
+            " the primary only",
+            len(functions),
+            sum("." in key for key in kept),
+            len(relations),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ these functions (tests/core/test_dispatch.py), with no server and no clock.
 A call is one of:
 
 - a read (`ReadCall`): the balancer's first choice, then one fallback; an
-  outage before the first row moves it to the next node, a replica's
-  refusal (25006) re-runs it on the primary as a write;
+  outage before the first row moves it to the next node, a hot standby's
+  refusal (25006, or another `standby_refusal`) re-runs it on the primary;
 - a write (`WriteCall`): the primary only, waiting up to one deadline for
   one; never re-sent once sent (`RaiseUnknown`), since it may have been
   applied; a connection whose node stopped being the primary while the
@@ -28,10 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-import psycopg.errors
-
 from .balance import Balancer
-from .faults import is_unavailable, outcome_unknown
+from .faults import is_unavailable, outcome_unknown, standby_refusal
 from .health import Change, ChangeKind, ReadPlan, Status
 
 # -- what happened -----------------------------------------------------------------
@@ -41,7 +39,7 @@ class Fault(Enum):
     """What a failure says."""
 
     OUTAGE = "outage"  # about the node: lost connection, 57P01, no connection to be had
-    STANDBY = "standby"  # a replica refused to write (25006): the statement needs the primary
+    STANDBY = "standby"  # a hot standby refused it (25006, 0A000...): it needs the primary
     CALLER = "caller"  # about the statement (a constraint, a syntax error, 65535 parameters)
 
 
@@ -62,7 +60,7 @@ class Failed:
 
 def fault_of(error: BaseException, *, broken: bool) -> Fault:
     """What *error* means: a standby's refusal, an outage of the node, or the caller's."""
-    if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+    if standby_refusal(error) is not None:
         return Fault.STANDBY
     if is_unavailable(error, broken=broken):
         return Fault.OUTAGE
@@ -88,9 +86,10 @@ class WaitForPrimary:
 
 @dataclass(frozen=True, slots=True)
 class Rerun:
-    """A replica refused the statement: run it again, as a write, on the primary."""
+    """A replica refused the statement (with *sqlstate*): run it again on the primary."""
 
     refused_by: str
+    sqlstate: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +141,12 @@ class ReadCall:
 
     def failed(self, node: str, outcome: Failed) -> Run | Rerun | Raise:
         """*node* failed with *outcome*: the next node, a re-run on the primary, or raise."""
-        fault = outcome.fault
-        if fault is Fault.STANDBY:
+        refusal = standby_refusal(outcome.error)
+        if refusal is not None:
             # A statement classified as a read wrote, or needed the primary: re-run it
             # there, unless the primary itself refused (then the error is real).
-            return Raise(outcome.error) if node == self._primary else Rerun(node)
+            return Raise(outcome.error) if node == self._primary else Rerun(node, refusal)
+        fault = outcome.fault
         if fault is Fault.OUTAGE and not outcome.sent and self._tried < len(self._nodes):
             self._tried += 1
             return Run(self._nodes[self._tried - 1])

@@ -3,7 +3,9 @@
 A server that answers with an error has decided (a constraint, a syntax
 error): another node would answer the same. A connection that cannot be had
 or is lost says nothing about the statement, only about the node: a read
-may go elsewhere, and a write's fate depends on whether it was sent.
+may go elsewhere, and a write's fate depends on whether it was sent. One
+kind of answer is about the node's role, not the statement: a hot standby's
+refusal (`standby_refusal`), which the primary would not give.
 """
 
 from __future__ import annotations
@@ -61,3 +63,45 @@ def outcome_unknown(error: BaseException, sent: bool, *, broken: bool = True) ->
     if not sent or isinstance(error, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)):
         return False
     return is_unavailable(error, broken=broken)
+
+
+# The refusals of a hot standby, found by running each on a real PostgreSQL 15 standby
+# (tests/shells/test_standby_refusals.py): SQLSTATE -> the server functions (or
+# source files) that raise it for recovery. 25006 is always a standby's (or a
+# read-only transaction's) refusal; the other SQLSTATEs are generic, so the
+# source must be one of these, or the message must say "recovery" (for servers
+# whose function names differ; messages are English unless lc_messages says
+# otherwise, which is why the source comes first).
+_REFUSING_SOURCES: dict[str, frozenset[str]] = {
+    # "cannot access temporary or unlogged relations during recovery" (at plan time);
+    # "cannot set transaction read-write mode during recovery", "cannot use
+    # serializable mode in a hot standby" (GUC check hooks)
+    "0A000": frozenset({"get_relation_info", "call_bool_check_hook", "call_enum_check_hook"}),
+    # "recovery is in progress" (WAL control functions: pg_switch_wal(), ...);
+    # "cannot acquire lock mode ... on database objects while recovery is in progress"
+    "55000": frozenset({"xlogfuncs.c", "LockAcquireExtended"}),
+    # "cannot assign TransactionIds / OIDs during recovery" (an xid or an OID needed)
+    "XX000": frozenset({"GetNewTransactionId", "GetNewObjectId"}),
+}
+_RECOVERY_WORDS = ("during recovery", "recovery is in progress", "in a hot standby")
+
+
+def standby_refusal(error: BaseException) -> str | None:
+    """The SQLSTATE of *error* if it is a hot standby's refusal, else None.
+
+    A refusal comes before the statement changed anything (a standby changes
+    nothing): outside a transaction the primary may run it again.
+    """
+    if not isinstance(error, psycopg.Error) or error.sqlstate is None:
+        return None
+    sqlstate = error.sqlstate
+    if sqlstate == "25006":
+        return sqlstate
+    sources = _REFUSING_SOURCES.get(sqlstate)
+    if sources is None:
+        return None
+    diag = error.diag
+    if diag.source_function in sources or diag.source_file in sources:
+        return sqlstate
+    text = f"{diag.message_primary or error} {diag.message_hint or ''}"
+    return sqlstate if any(words in text for words in _RECOVERY_WORDS) else None

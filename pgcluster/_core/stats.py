@@ -19,6 +19,7 @@ class RoutingStats:
         self._routed: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._misroutes: Counter[str] = Counter()
+        self._refusals: Counter[str] = Counter()  # misroutes by the standby's SQLSTATE
         self._reasons: Counter[str] = Counter()
 
     def routed(self, node: str, reason: str) -> None:
@@ -32,10 +33,11 @@ class RoutingStats:
         with self._lock:
             self._errors[node] += 1
 
-    def misroute(self, node: str) -> None:
-        """*node*, a replica, refused a statement classified as a read (25006)."""
+    def misroute(self, node: str, sqlstate: str) -> None:
+        """*node*, a replica, refused a statement classified as a read with *sqlstate*."""
         with self._lock:
             self._misroutes[node] += 1
+            self._refusals[sqlstate] += 1
 
     def node(self, name: str) -> dict[str, int]:
         with self._lock:
@@ -55,4 +57,5 @@ class RoutingStats:
                 "routed": sum(self._routed.values()),
                 "errors": sum(self._errors.values()),
                 "misroutes": sum(self._misroutes.values()),
+                "misroutes_by_sqlstate": dict(sorted(self._refusals.items())),
             }

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from . import _fast, _scan
-from ._knowledge import NODE_RELATIONS, NODE_SETTINGS, function_verdict
+from ._knowledge import (
+    NODE_RELATIONS,
+    NODE_SETTINGS,
+    function_verdict,
+    is_temp_schema,
+    relation_verdict,
+)
 from ._route import Policy, Statement
 from ._rules import LOCK_REASONS, READ_LEADS, keyword_verdict
 from ._sqlglot import Token, TokenType, parse, tokenize
@@ -41,7 +47,7 @@ def classify_text(sql: str, policy: Policy) -> Verdict:
     try:
         tokens = tokenize(sql)
     except Exception:
-        verdict = _scan.scan(sql, policy)
+        verdict = _scan.sure(sql, policy)
         return _unparsable("could not be tokenized", verdict)
     if ";" not in sql:  # one statement (or none): no need to split the tokens
         if not tokens:
@@ -60,10 +66,16 @@ def classify_text(sql: str, policy: Policy) -> Verdict:
 
 
 def _unparsable(what: str, scanned: Verdict) -> Verdict:
-    # A statement we cannot parse goes to the primary; a replica hint may move
-    # it only if the token scan finds nothing that writes. Its kind is the
-    # scan's: a SELECT that sqlglot cannot parse is still a query.
-    reason = f"the statement {what}"
+    # A statement sqlglot cannot read is read by the strict token scan
+    # (_scan.sure), which vouches for a read or says what it found; then it goes
+    # to the primary, and a replica hint may move it only if what the scan found
+    # does not write. Its kind is the scan's: a SELECT sqlglot cannot parse is
+    # still a query.
+    if not scanned.primary:
+        verb = what.split()[-1].replace("parsed", "parse").replace("tokenized", "tokenize")
+        reason = f"{scanned.reason} (read by the token scan: sqlglot could not {verb} it)"
+        return read(reason)._replace(statement=scanned.statement)
+    reason = f"the statement {what}; the token scan found {scanned.reason}"
     if scanned.primary and scanned.hard:
         verdict = hard(reason, scanned.session)
     else:
@@ -288,7 +300,7 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
     except Exception:
         tree = None
     if tree is None:
-        return _unparsable("could not be parsed", _scan.scan(_text(tokens, sql), policy))
+        return _unparsable("could not be parsed", _scan.sure(_text(tokens, sql), policy))
     if not isinstance(tree, (exp.Query, exp.Values, exp.DML)):
         return unknown(f"unrecognised statement (parsed as {type(tree).__name__})")
     found: list[Verdict] = []
@@ -302,7 +314,7 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
                 if v is not None:
                     found.append(v)
         elif isinstance(node, exp.Table):
-            v = _table(node)
+            v = _table(node, policy)
             if v is not None:
                 found.append(v)
         elif isinstance(node, exp.Lock):
@@ -331,19 +343,23 @@ def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
     return verdict
 
 
-def _table(node: exp.Table) -> Verdict | None:
+def _table(node: exp.Table, policy: Policy) -> Verdict | None:
+    db = node.args.get("db")
+    schema = None
+    if isinstance(db, exp.Identifier):
+        schema = db.this if db.quoted else str(db.this).lower()
     if not isinstance(node.this, exp.Identifier):
+        if schema is not None and is_temp_schema(schema) and isinstance(node.this, exp.Func):
+            # FROM pg_temp.f(): the function's own node does not see the schema
+            return hard(f"calls {schema}.{node.this.name}(), a temporary function of the"
+                        " session", session=True)  # fmt: skip
         return None
     name = node.name
     ident = node.this
     if not ident.quoted:
         name = name.lower()
-    db = node.args.get("db")
-    schema = None
-    if isinstance(db, exp.Identifier):
-        schema = db.this if db.quoted else str(db.this).lower()
-    if schema is not None and (schema == "pg_temp" or schema.startswith("pg_temp_")):
+    if schema is not None and is_temp_schema(schema):
         return hard(f"reads the temporary table {schema}.{name}", session=True)
     if name in NODE_RELATIONS and schema in (None, "pg_catalog"):
         return soft(f"reads {name}, which describes one node")
-    return None
+    return relation_verdict(name, schema, policy)

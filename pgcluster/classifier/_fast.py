@@ -17,8 +17,9 @@ read-only query", a QUERY. The fast path gives that verdict without the
 parse, and declines (None) on anything else: any other token, a keyword used
 as a name (but ``name``), a word sqlglot parses as a function without
 parentheses, a comment past the first token, a temporary (``pg_temp``) or
-node relation (`NODE_RELATIONS`) or any ``pg_`` relation, and a policy with
-settings it does not know of. tests/classifier/test_fast.py checks, over
+node relation (`NODE_RELATIONS`) or any ``pg_`` relation, a relation of the
+policy's ``relation_catalog``, and a policy with settings it does not know of.
+tests/classifier/test_fast.py checks, over
 every corpus statement, that it declines or says exactly what the full path
 says.
 """
@@ -30,7 +31,7 @@ from collections.abc import Sequence
 
 from sqlglot.parsers.postgres import PostgresParser
 
-from ._knowledge import NODE_RELATIONS
+from ._knowledge import NODE_RELATIONS, relation_verdict
 from ._route import Policy, Statement
 from ._sqlglot import Token, TokenType
 from ._verdict import Verdict, read
@@ -56,6 +57,7 @@ _KNOWN_SETTINGS = frozenset(
         "cache_size",
         "function_catalog",
         "max_parse_size",
+        "relation_catalog",  # asked as _analyze._table asks it
         "_cache",
         "_lock",
     }
@@ -168,8 +170,9 @@ class _Reader:
         self.value()
 
 
-def _relation(tokens: Sequence[Token]) -> bool:
+def _relation(tokens: Sequence[Token], policy: Policy) -> bool:
     """Whether the relation named by *tokens* (``[schema .] name``) is an ordinary one."""
+    words = []
     for tok in tokens:
         if tok.token_type is _T.DOT:
             continue
@@ -178,7 +181,10 @@ def _relation(tokens: Sequence[Token]) -> bool:
             word = word.lower()
         if word.startswith("pg_") or word in NODE_RELATIONS:
             return False
-    return True
+        words.append(word)
+    # The policy's relation catalog, as _analyze._table asks it.
+    schema = words[0] if len(words) == 2 else None
+    return relation_verdict(words[-1], schema, policy) is None
 
 
 def verdict(tokens: Sequence[Token], policy: Policy) -> Verdict | None:
@@ -206,7 +212,7 @@ def verdict(tokens: Sequence[Token], policy: Policy) -> Verdict | None:
         r.name()
         if r.accept(_T.DOT):
             r.name()
-        if not _relation(tokens[start : r.i]):
+        if not _relation(tokens[start : r.i], policy):
             return None
         if r.accept(_T.ALIAS) or r.peek() in _NAMES:
             r.name()

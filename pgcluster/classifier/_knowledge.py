@@ -12,8 +12,9 @@ name:
 3. the policy's ``read_functions``, its ``function_catalog`` (``pg_proc`` of the
    real primary), then the generated table of built-in and contrib functions
    (`_builtin_functions.FUNCTIONS`): STABLE and IMMUTABLE are replica-safe,
-   VOLATILE goes to the primary, and a name nobody knows follows
-   ``Policy.unknown_functions``.
+   VOLATILE goes to the primary; a built-in type's name is a function-style
+   cast (``regproc('now')``, `_builtin_functions.TYPES`); and a name nobody
+   knows follows ``Policy.unknown_functions``.
 
 A name qualified with another schema is a user function: only the policy and
 its catalog can vouch for it.
@@ -22,6 +23,7 @@ its catalog can vouch for it.
 from __future__ import annotations
 
 from ._builtin_functions import FUNCTIONS as BUILTIN
+from ._builtin_functions import TYPES
 from ._route import Policy, Target
 from ._verdict import Verdict, hard, soft
 
@@ -38,6 +40,7 @@ WRITE_FUNCTIONS: dict[str, tuple[str, str]] = {
     "txid_current": (_W, "assigns a transaction id, which fails on a standby"),
     "pg_current_xact_id": (_W, "assigns a transaction id, which fails on a standby"),
     "set_config": (_S, "changes a setting of the session"),
+    "pg_my_temp_schema": (_S, "reads this session's temporary schema"),
     "setseed": (_S, "seeds the session's random()"),
     "set_limit": (_S, "changes a setting of the session"),
     "pg_terminate_backend": (_W, "acts on another backend of one node"),
@@ -179,7 +182,7 @@ SYNTAX_FUNCTIONS: frozenset[str] = frozenset(
     {
         "coalesce", "nullif", "greatest", "least", "grouping", "row", "array", "exists",
         "cast", "xmlconcat", "xmlelement", "xmlforest", "xmlexists", "xmlparse", "xmlpi",
-        "xmlroot", "xmlserialize", "xmlagg", "json_object", "json_array", "json_arrayagg",
+        "xmlroot", "xmlserialize", "xmlagg", "xmlattributes", "xmlnamespaces", "json_object", "json_array", "json_arrayagg",
         "json_objectagg", "json", "json_scalar", "json_serialize", "is_json",
     }
 )  # fmt: skip
@@ -195,6 +198,43 @@ def _curated(name: str) -> tuple[str, str] | None:
     return None
 
 
+def primary_function_patterns(policy: Policy) -> list[str]:
+    """SQL ``LIKE`` patterns of the functions that are not VOLATILE in ``pg_proc`` yet
+    must run on the primary (curated, or the policy's ``write_functions``): a view
+    calling one is such a call (``pg_current_xact_id()`` is STABLE)."""
+
+    def like(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    names = [*WRITE_FUNCTIONS, *(name.rpartition(".")[2] for name in policy.write_functions)]
+    return [*map(like, names), *(like(prefix) + "%" for prefix, _, _ in WRITE_PREFIXES)]
+
+
+def is_temp_schema(schema: str) -> bool:
+    """Whether *schema* (as PostgreSQL resolves it) is a session's temporary schema."""
+    lowered = schema.lower()
+    return lowered == "pg_temp" or lowered.startswith("pg_temp_")
+
+
+def relation_verdict(name: str, schema: str | None, policy: Policy) -> Verdict | None:
+    """The verdict for a read of ``[schema.]name``; ``None`` when a replica may read it.
+
+    Only the policy's ``relation_catalog`` knows such relations. An unqualified
+    name matches whichever schema holds it (the search path is the session's):
+    a replica is not asked to read any relation of that name.
+    """
+    catalog = policy.relation_catalog
+    if not catalog:
+        return None
+    lname = name.lower()
+    key = f"{schema.lower()}.{lname}" if schema else lname
+    why = catalog.get(key)
+    if why is None:
+        return None
+    shown = f"{schema}.{name}" if schema else name
+    return hard(f"reads {shown}, which {why}")
+
+
 def function_verdict(name: str, schema: str | None, policy: Policy) -> Verdict | None:
     """The verdict for a call of ``[schema.]name()``; ``None`` when it is replica-safe.
 
@@ -203,6 +243,8 @@ def function_verdict(name: str, schema: str | None, policy: Policy) -> Verdict |
     lname = name.lower()
     qualified = f"{schema.lower()}.{lname}" if schema else None
     shown = f"{schema}.{name}()" if schema else f"{name}()"
+    if schema is not None and is_temp_schema(schema):
+        return hard(f"calls {shown}, a temporary function of the session", session=True)
     writes = policy.write_functions
     if lname in writes or (qualified is not None and qualified in writes):
         return hard(f"calls {shown}, a write function of the policy")
@@ -236,6 +278,11 @@ def function_verdict(name: str, schema: str | None, policy: Policy) -> Verdict |
             if vol == "v":
                 origin = f" ({ext})" if ext else ""
                 return soft(f"calls {shown}{origin}, a VOLATILE function")
+            return None
+        if builtin_scope and name in TYPES:
+            # A function-style cast (regproc('now'), txid_snapshot(x)): PostgreSQL
+            # casts when no function has the name; the type's input function
+            # (what a cast of a literal runs) is not VOLATILE (tools/gen_builtin_functions.py).
             return None
     if policy.unknown_functions is Target.REPLICA:
         return None

@@ -109,6 +109,11 @@ class Policy:
       ``pg_proc`` (keys may be ``name`` or ``schema.name``); STABLE and IMMUTABLE
       functions in it are replica-safe, VOLATILE ones go to the primary;
       ``None`` means the built-in knowledge only;
+    - ``relation_catalog``: ``name -> why`` for the relations a replica must not
+      be asked to read (keys ``name`` or ``schema.name``; *why* completes "reads
+      x, which ..."): UNLOGGED tables and sequences, which a standby cannot
+      read, and views over them or calling functions that must run on the
+      primary; a cluster fills it at open (``load_catalog``);
     - ``cache_size``: how many classified statements the policy remembers (0: none);
     - ``max_parse_size``: statements longer than this many characters are not
       parsed but classified by a linear token scan (and never cached).
@@ -123,6 +128,7 @@ class Policy:
     cache_size: int = 4096
     function_catalog: Mapping[str, str] | None = field(default=None, hash=False)
     max_parse_size: int = 65536
+    relation_catalog: Mapping[str, str] | None = field(default=None, hash=False)
     # Keyed by the exact text, or by (shape,) for a plain SELECT (_classify.shape_key).
     _cache: OrderedDict[str | tuple[str], Route] = field(
         default_factory=OrderedDict, init=False, repr=False, compare=False, hash=False
@@ -159,6 +165,15 @@ class Policy:
                 if old is None or _RANK[vol] > _RANK[old]:
                     catalog[key] = vol
             setattr_(self, "function_catalog", types.MappingProxyType(catalog))
+        if self.relation_catalog is not None:
+            relations: dict[str, str] = {}
+            for key, why in self.relation_catalog.items():
+                if not isinstance(key, str) or not key.strip() or not isinstance(why, str):
+                    raise ConfigurationError(
+                        f"Policy.relation_catalog: {key!r} -> {why!r} is not name -> reason"
+                    )
+                relations[key.strip().lower()] = why
+            setattr_(self, "relation_catalog", types.MappingProxyType(relations))
 
     def clear_cache(self) -> None:
         """Forget every cached classification."""

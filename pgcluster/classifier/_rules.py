@@ -131,3 +131,19 @@ def keyword_verdict(keyword: str, tokens: Sequence[Token]) -> Verdict | None:
         if "TABLE" in head and any(t.token_type is TokenType.ALIAS for t in tokens):
             return hard("CREATE TABLE AS writes a new table")
     return hard(reason, session)._replace(statement=keyword_statement(keyword, second))
+
+
+# Words after which the token scan no longer vouches for a read that sqlglot could
+# not parse (it sends it to the primary): the writes and the row locks of a read-led
+# statement (INSERT ... of a data-modifying CTE, SELECT ... INTO, FOR UPDATE / NO KEY
+# UPDATE / SHARE / KEY SHARE, ON CONFLICT, RETURNING), and the leading keywords of
+# the table above that write or change state, should one stand where the scan did
+# not expect a new statement. Left out: the table's words that reads use too (END of
+# CASE, FETCH FIRST, START, COMMENT, ANALYZE, CLUSTER, LOAD, CLOSE, MOVE and the
+# transaction words, which are also plain column names).
+SCAN_UNSURE = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "MERGE", "INTO", "SHARE", "NOWAIT", "LOCKED", "CONFLICT",
+     "RETURNING", "COPY", "TRUNCATE", "CREATE", "ALTER", "DROP", "GRANT", "REVOKE", "CALL",
+     "DO", "LOCK", "NOTIFY", "LISTEN", "UNLISTEN", "EXECUTE", "PREPARE", "DECLARE", "REFRESH",
+     "VACUUM", "REINDEX", "IMPORT", "REASSIGN", "DISCARD", "CHECKPOINT", "SET", "RESET"}
+)  # fmt: skip

@@ -19,10 +19,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ._knowledge import NODE_RELATIONS, function_verdict
+from ._builtin_functions import OPERATORS, SYNTAX_KEYWORDS, TYPES
+from ._knowledge import NODE_RELATIONS, function_verdict, relation_verdict
 from ._route import Policy, Statement
-from ._rules import LOCK_REASONS, READ_LEADS, STATEMENTS, keyword_statement
-from ._verdict import EmptyStatement, Verdict, combine, combine_statements, hard, read, soft
+from ._rules import LOCK_REASONS, READ_LEADS, SCAN_UNSURE, STATEMENTS, keyword_statement
+from ._verdict import (
+    EmptyStatement,
+    Verdict,
+    combine,
+    combine_statements,
+    hard,
+    read,
+    soft,
+    unknown,
+)
 
 # Characters that never start a token we need: skipped in one C-level match.
 # Group 1 is what follows PostgreSQL's whitespace: an operator, a comma, a
@@ -425,7 +435,12 @@ def _large_copy(verdict: Verdict, tokens: Iterator[tuple[str, str]]) -> tuple[Ve
     return verdict, True
 
 
-def _scan_read(keyword: str, tokens: Iterator[tuple[str, str]], policy: Policy) -> Verdict:
+def _scan_read(
+    keyword: str,
+    tokens: Iterator[tuple[str, str]],
+    policy: Policy,
+    read_reason: str = "a large read-only query (token scan)",
+) -> Verdict:
     """A statement led by *keyword* (of READ_LEADS), from the token after it."""
     found: list[Verdict] = []
     writes = False  # something DECLARE ... CURSOR refuses: a data-modifying CTE, INTO
@@ -458,13 +473,21 @@ def _scan_read(keyword: str, tokens: Iterator[tuple[str, str]], policy: Policy) 
                     found.append(hard(f"{_WRITE_WORDS[upper]} in a large statement"))
             elif kind == "w" and text.lower() in NODE_RELATIONS:
                 found.append(soft(f"reads {text.lower()}, which describes one node"))
+            if policy.relation_catalog:
+                # Any name of such a relation, wherever it stands (a column of that
+                # name too: the scan cannot tell, and the primary can always answer).
+                qualified = prev == ("p", ".") and prev2[0] in "wi"
+                schema = prev2[1] if qualified else None
+                v = relation_verdict(text, schema, policy)
+                if v is not None:
+                    found.append(v)
         elif kind == "p":
             if text == "(":
                 source = True  # a bare "(": where a name follows its ")", a derived table
                 if prev[0] in "wi":
                     word = prev[1].upper() if prev[0] == "w" else ""
                     source = word in _SOURCE_OPENERS
-                    if not alias and word not in _NOT_CALLS:
+                    if not alias and word not in _NOT_CALLS and not _typmod(prev3, prev2, prev):
                         source = True  # a function in FROM is a table source too
                         schema = None
                         if prev2 == ("p", ".") and prev3[0] in "wi":
@@ -486,8 +509,274 @@ def _scan_read(keyword: str, tokens: Iterator[tuple[str, str]], policy: Policy) 
         else:
             place = _ELSEWHERE
         prev3, prev2, prev = prev2, prev, tok
-    verdict = combine(found) if found else read("a large read-only query (token scan)")
+    verdict = combine(found) if found else read(read_reason)
     return verdict if writes else verdict._replace(statement=Statement.QUERY)
+
+
+# -- the strict scan: a second reader for statements sqlglot cannot read ---------------
+#
+# `sure()` reads a statement of normal size that sqlglot could not tokenize or parse.
+# It calls it a read only when it can show it is one: a read keyword leads it, no
+# word of `SCAN_UNSURE` appears, every operator is a built-in one whose function is
+# not VOLATILE, every name before "(" is a replica-safe function, a type (a
+# function-style cast) or syntax, no relation the classifier treats specially is
+# named, and the statement is complete (balanced, not ending in an operator or a
+# keyword that needs more). Otherwise the reason says what it found.
+
+_STRICT = re.compile(
+    r"""(?P<ws>\s+)|(?P<c>--|/\*)|(?P<u>[Uu]&")|(?P<e>[Ee]')|(?P<s>(?:[Uu]&|[BbXxNn])?')"""
+    r"""|(?P<i>")|(?P<d>\$(?:[^\W\d]\w*)?\$)"""
+    r"""|(?P<n>\$\d+|%\([^)]*\)[sbt]|%[sbt](?![\w$])|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\w*)"""
+    r"""|(?P<w>[^\W\d][\w$]*)|(?P<o>(?:[~!@#^&|`?+\-*/<>=]|%%|%(?![sbt(]))+)"""
+    r"""|(?P<p>::|[()\[\],;.:])"""
+)
+_OP_SPECIAL = frozenset("~!@#^&|`?%")
+# Named arguments and the cast: syntax, not operators.
+_NOT_OPERATORS = frozenset({"=>", ":="})
+
+
+def _strict_tokens(sql: str) -> list[tuple[str, str]]:
+    """The whole statement as tokens; "o" carries operators, commas, numbers...; "u" a
+    Unicode identifier. Raises ScanError on an unterminated quote or comment or a
+    character PostgreSQL does not take."""
+    out: list[tuple[str, str]] = []
+    lexer = _Lexer(sql)
+    pos, n = 0, len(sql)
+    while pos < n:
+        m = _STRICT.match(sql, pos)
+        if m is None:
+            raise ScanError(f"unexpected {sql[pos]!r}")
+        kind = m.lastgroup
+        end = m.end()
+        if kind == "ws":
+            pass
+        elif kind == "c":
+            lexer._skip_quoted("c", pos)
+            end = lexer.pos
+        elif kind in ("s", "e"):
+            quote = sql.index("'", pos)
+            lexer._skip_quoted("s", quote, escape=kind == "e")
+            end = lexer.pos
+            out.append(("s", ""))
+        elif kind in ("i", "u"):
+            quote = sql.index('"', pos)
+            lexer._skip_quoted("i", quote)
+            end = lexer.pos
+            text = sql[quote + 1 : end - 1].replace('""', '"')
+            out.append((kind, text))
+        elif kind == "d":
+            lexer._dollar(m.group(), end)
+            end = lexer.pos
+            out.append(("s", ""))
+        elif kind == "n":
+            out.append(("o", "0"))
+        elif kind == "w":
+            out.append(("w", m.group()))
+        elif kind == "o":
+            op = m.group()
+            # PostgreSQL's lexer: a comment start ends an operator; a trailing + or -
+            # is its own operator unless the operator holds one of ~!@#^&|`?%.
+            cut = min((i for i in (op.find("--"), op.find("/*")) if i >= 0), default=-1)
+            if cut == 0:
+                raise AssertionError(op)  # the comment group comes first
+            if cut > 0:
+                op = op[:cut]
+            while len(op) > 1 and op[-1] in "+-" and not _OP_SPECIAL.intersection(op):
+                op = op[:-1]
+            end = pos + len(op)
+            out.append(("o", op.replace("%%", "%")))
+        else:
+            text = m.group()
+            out.append(("p", text) if text in "().;" else ("o", text))
+        pos = end
+    return out
+
+
+# Unreserved and type-or-function keywords of _NOT_CALLS that are syntax only in a
+# context: the word before them (prev2), or the two before (prev3, prev2).
+_AFTER_CLOSE = frozenset({"OVER", "FILTER", "REPEATABLE"})  # f(x) OVER (...), ... REPEATABLE (s)
+_CONTEXT = {
+    "SYSTEM": {"TABLESAMPLE"},
+    "BERNOULLI": {"TABLESAMPLE"},
+    "MATERIALIZED": {"AS", "NOT"},
+    "ZONE": {"TIME"},
+    "SETS": {"GROUPING"},
+    "BY": {"ORDER", "GROUP", "PARTITION"},
+    "VARYING": {"CHARACTER", "CHAR", "BIT"},
+}
+_OPERAND_AFTER = frozenset({"LIKE", "ILIKE", "SIMILAR", "IS", "JOIN", "TABLESAMPLE", "OVERLAPS"})
+_INTERVAL_FIELDS = frozenset({"DAY", "HOUR", "MINUTE"})
+# What a complete statement may end with, of the keywords (SELECT 1 FROM t ORDER BY a DESC).
+_ENDINGS = frozenset(
+    {"END", "NULL", "TRUE", "FALSE", "ASC", "DESC", "ONLY", "CURRENT_DATE", "CURRENT_TIME",
+     "CURRENT_TIMESTAMP", "CURRENT_USER", "CURRENT_ROLE", "CURRENT_CATALOG", "SESSION_USER",
+     "USER", "LOCALTIME", "LOCALTIMESTAMP", "INT", "INTEGER", "BIGINT", "SMALLINT", "REAL",
+     "BOOLEAN", "NUMERIC", "DECIMAL", "DEC", "FLOAT", "PRECISION", "CHAR", "CHARACTER",
+     "VARCHAR", "BIT", "TIME", "TIMESTAMP", "INTERVAL", "NONE", "ALL", "TABLE"}
+)  # fmt: skip
+
+
+def _unsure(reason: str) -> Verdict:
+    """What the scan cannot vouch for but does not write: a replica hint may move it."""
+    return soft(reason)._replace(unknown=True)
+
+
+def _word(tok: tuple[str, str]) -> str:
+    return tok[1].upper() if tok[0] == "w" else ""
+
+
+def _operand(tok: tuple[str, str]) -> bool:
+    """Whether *tok* may end an operand: a name, a string, a number, ")"."""
+    kind, text = tok
+    if kind == "w":
+        return text.upper() not in SYNTAX_KEYWORDS or text.upper() in _ENDINGS
+    return kind in "is" or tok == ("p", ")") or (kind == "o" and text == "0")
+
+
+def _syntax_call(word: str, prev: list[tuple[str, str]]) -> bool:
+    """Whether the unquoted, unqualified *word* before "(" is SQL syntax, not a call;
+    *prev* is the three tokens before it, nearest last."""
+    if word in SYNTAX_KEYWORDS:
+        # Reserved and column-name keywords: gram.y's func_name never takes one.
+        return True
+    before, before2 = prev[-1], prev[-2]
+    if word in _AFTER_CLOSE:
+        return before == ("p", ")")
+    if word in _CONTEXT:
+        return _word(before) in _CONTEXT[word]
+    if word in _OPERAND_AFTER:
+        return _operand(before)
+    if word in ("ROLLUP", "CUBE"):
+        return _word(before) == "BY" and _word(before2) == "GROUP"
+    if word == "SECOND":
+        # interval '1' second(2), '1'::interval second(2), day to second(3)
+        return (
+            _word(before) == "INTERVAL"
+            or (before[0] == "s" and _word(before2) == "INTERVAL")
+            or (_word(before) == "TO" and _word(before2) in _INTERVAL_FIELDS)
+        )
+    return False
+
+
+def _strict_checks(tokens: list[tuple[str, str]], policy: Policy) -> list[Verdict]:
+    """What keeps the strict scan from vouching for the read-led *tokens*."""
+    found: list[Verdict] = []
+    depth = 0
+    for i, tok in enumerate(tokens):
+        kind, text = tok
+        prev = [("p", ""), ("p", ""), ("p", ""), ("p", ""), *tokens[max(0, i - 4) : i]][-4:]
+        if kind == "u":
+            found.append(_unsure(f'a Unicode identifier U&"{text}"'))
+        elif kind == "w" and text.upper() in SCAN_UNSURE:
+            found.append(unknown(text.upper()))
+        elif kind == "i" and text in NODE_RELATIONS:
+            found.append(soft(f"reads {text}, which describes one node"))
+        elif kind == "i" and text.startswith("pg_temp"):
+            found.append(hard(f'reads a temporary table ("{text}")', session=True))
+        elif kind == "w" and text.lower().startswith("pg_temp") and i + 1 < len(tokens):
+            if tokens[i + 1] == ("p", "."):
+                found.append(hard("reads a temporary table (pg_temp)", session=True))
+        elif kind == "o" and text[0] in "~!@#^&|`?+-*/%<>=" and text not in _NOT_OPERATORS:
+            if text not in OPERATORS:
+                found.append(_unsure(f"the operator {text}, not a built-in one"))
+        elif tok == ("p", "("):
+            depth += 1
+            name = prev[-1]
+            if name[0] != "w":
+                continue
+            word = name[1].upper()
+            qualified = prev[-2] == ("p", ".")
+            if word == "OPERATOR" and not qualified:
+                found.extend(_operator_syntax(tokens[i + 1 : i + 5]))
+            elif qualified and word in _NOT_CALLS:
+                # myschema.coalesce(x) is a call: _scan_read skips the word.
+                schema = prev[-3][1] if prev[-3][0] == "i" else prev[-3][1].lower()
+                v = function_verdict(name[1].lower(), schema, policy)
+                if v is not None:
+                    found.append(v)
+            elif qualified or word not in _NOT_CALLS:
+                pass  # _scan_read judges these calls, _typmod the type modifiers
+            elif not _syntax_call(word, prev[:-1]):
+                v = function_verdict(name[1].lower(), None, policy)
+                if v is not None:
+                    found.append(v)
+        elif tok == ("p", ")"):
+            depth -= 1
+            if depth < 0:
+                found.append(_unsure("an unbalanced parenthesis"))
+    if depth > 0:
+        found.append(_unsure("an unbalanced parenthesis"))
+    last = tokens[-1] if tokens else ("p", "")
+    word = _word(last)
+    using = len(tokens) > 1 and _word(tokens[-2]) == "USING"  # ORDER BY a USING >
+    if (word and word in SYNTAX_KEYWORDS and word not in _ENDINGS) or (
+        last[0] == "o" and last[1] not in ("0", "]") and not using
+    ):
+        found.append(_unsure(f"an incomplete statement (it ends with {last[1]})"))
+    return found
+
+
+def _operator_syntax(tokens: list[tuple[str, str]]) -> list[Verdict]:
+    """OPERATOR(pg_catalog.op) with a built-in operator: *tokens* follow its "("."""
+    if (
+        len(tokens) == 4
+        and tokens[0] == ("w", "pg_catalog")
+        and tokens[1] == ("p", ".")
+        and tokens[2][0] == "o"
+        and tokens[2][1] in OPERATORS
+        and tokens[3] == ("p", ")")
+    ):
+        return []
+    return [_unsure("OPERATOR(...) of an operator that is not a built-in one")]
+
+
+def sure(sql: str, policy: Policy) -> Verdict:
+    """The strict scan of a statement (or string) of normal size that sqlglot could not read.
+
+    A read only when every read-led statement passes `_strict_checks` and the
+    linear scan's own rules; any other statement follows the rules table.
+    """
+    try:
+        tokens = _strict_tokens(sql)
+    except ScanError as exc:
+        return unknown(f"text it cannot read ({exc})")
+    statements: list[list[tuple[str, str]]] = [[]]
+    for tok in tokens:
+        if tok == ("p", ";"):
+            statements.append([])
+        else:
+            statements[-1].append(tok)
+    verdicts: list[Verdict] = []
+    for stmt in statements:
+        lead = next((t for t in stmt if t != ("p", "(")), None)
+        if lead is None:
+            if stmt:
+                verdicts.append(unknown("only parentheses"))
+            continue
+        keyword = _word(lead)
+        rest = stmt[stmt.index(lead) + 1 :]
+        if keyword in READ_LEADS:
+            found = _strict_checks(stmt, policy)
+            verdict = _scan_read(keyword, iter(rest), policy, read_reason="a read-only query")
+            verdicts.append(combine([*found, verdict]) if found else verdict)
+        elif keyword in STATEMENTS and lead is stmt[0]:
+            verdicts.append(_large_keyword(keyword, iter(rest))[0])
+        else:
+            verdicts.append(unknown(f"an unrecognised statement {keyword or ''}".rstrip()))
+    if not verdicts:
+        raise EmptyStatement
+    return combine_statements(verdicts)
+
+
+def _typmod(*before: tuple[str, str]) -> bool:
+    """Whether the name ending *before* (three tokens) and a "(" are a type modifier,
+    not a call: ``x::timestamptz(0)`` and ``interval '1' second(2)``."""
+    name = before[-1]
+    if name[0] != "w":
+        return False
+    if before[-2] == ("o", "::") and name[1].lower() in TYPES:
+        return True
+    return name[1].upper() == "SECOND" and _syntax_call("SECOND", [("p", ""), *before[:2]])
 
 
 def _row_lock(word: str, *before: tuple[str, str]) -> Verdict | None:

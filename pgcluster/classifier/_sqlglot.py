@@ -26,6 +26,7 @@ from typing import ClassVar
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.errors import TokenError
 from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokenizer_core import Token, TokenType
 
@@ -101,9 +102,36 @@ class quiet:
         _in_classify.reset(self._token)
 
 
+# A positional parameter: "$" and digits, not inside a word ("a$1" is one name).
+_PARAM = re.compile(r"(?<![\w$@])\$(?=\d)")
+
+
+def _sqlglot_tokens(sql: str) -> list[Token]:
+    try:
+        tokens: list[Token] = _local.tokenizer.tokenize(sql)
+        return tokens
+    except TokenError:
+        if not _PARAM.search(sql):
+            raise
+    # sqlglot takes "$1,$" in "$1,$2" (or "$1+$", "$1::int,$") for the start of a
+    # dollar-quoted string with the tag "1," and finds no end: PostgreSQL's tags
+    # cannot start with a digit, so that "$" only ever starts a parameter. "@" is
+    # sqlglot's other PARAMETER token and no PostgreSQL tag: the same tokens, at the
+    # same offsets, come out (a "$" inside a string or a comment changes nothing
+    # the classifier reads; a quoted identifier gets its text back below).
+    fixed = _PARAM.sub("@", sql)
+    tokens = _local.tokenizer.tokenize(fixed)
+    for tok in tokens:
+        if tok.token_type is TokenType.PARAMETER and tok.text == "@" and sql[tok.start] == "$":
+            tok.text = "$"
+        elif tok.token_type is TokenType.IDENTIFIER and "@" in tok.text:
+            tok.text = sql[tok.start + 1 : tok.end].replace('""', '"')
+    return tokens
+
+
 def tokenize(sql: str) -> list[Token]:
     """sqlglot's postgres tokens, with psycopg's ``%b``/``%t``/``%%`` made parseable."""
-    tokens: list[Token] = _local.tokenizer.tokenize(sql)
+    tokens = _sqlglot_tokens(sql)
     # Only "%b", "%t" and "%%" need a change: their text says so, quicker than the tokens.
     if ("%b" in sql or "%t" in sql or "%%" in sql) and any(
         t.token_type is TokenType.MOD for t in tokens

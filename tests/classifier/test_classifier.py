@@ -291,6 +291,9 @@ SESSION = [
     "CREATE TABLE pg_temp.t (x int)",
     "SELECT * INTO TEMP t FROM u",
     "SELECT * FROM pg_temp.t",
+    "SELECT pg_temp.f(1)",  # a temporary function: only this session has it
+    "SELECT * FROM pg_temp_3.f()",
+    "SELECT pg_my_temp_schema()",
     "SELECT set_config('a.b', 'c', false)",
     "SELECT currval('s')",
     "SELECT lastval()",
@@ -303,6 +306,8 @@ SESSION = [
 def test_session_state(statement: str) -> None:
     route = check(statement, P)
     assert route.session, route
+    # Trusting unknown functions does not send session state to a replica.
+    assert classify(statement, Policy(unknown_functions=Target.REPLICA)).target is P
 
 
 def test_writes_are_not_session_state() -> None:
@@ -876,3 +881,29 @@ def test_builtin_function_table_is_generated_from_pg_proc() -> None:
 def test_scan_finds_the_statement_after_a_large_write(statement: str) -> None:
     route = check(statement, P, Policy(max_parse_size=0))
     assert route.session
+
+
+# -- positional parameters without spaces ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statement", "target"),
+    [
+        # sqlglot took "$1,$" for a dollar quote with the tag "1,": tokenized again
+        ("SELECT $1,$2", R),
+        ("SELECT * FROM t WHERE a = $1::int AND b IN ($2,$3)", R),
+        ("SELECT $1||$2", R),
+        ('SELECT "$1,$x" FROM t WHERE a = $1,$2', R),
+        ("SELECT nextval($1),$2", P),
+        ("WITH d AS (DELETE FROM t WHERE a IN ($1,$2) RETURNING *) SELECT * FROM d", P),
+        ("SELECT $a$ $1,$2 $a$, $1", R),
+    ],
+)
+def test_parameters_without_spaces_are_tokenized(statement: str, target: Target) -> None:
+    route = check(statement, target)
+    assert "tokenized" not in route.reason
+
+
+def test_parameters_without_spaces_keep_identifiers() -> None:
+    tokens = _sqlglot.tokenize('SELECT "$1,$x", $1,$2')
+    assert [t.text for t in tokens] == ["SELECT", "$1,$x", ",", "$", "1", ",", "$", "2"]

@@ -107,3 +107,11 @@ def test_orm_selects_take_the_fast_path(sql: str) -> None:
 )
 def test_the_fast_path_declines(sql: str) -> None:
     assert _fast.verdict(tokenize(sql), Policy()) is None
+
+
+def test_the_relation_catalog_is_asked() -> None:
+    policy = Policy(relation_catalog={"hits": "is UNLOGGED", "app.jobs": "is UNLOGGED"})
+    for sql in ["SELECT id FROM hits WHERE id = %s", "SELECT id FROM app.jobs WHERE id = 1"]:
+        assert _fast.verdict(tokenize(sql), policy) is None
+        assert classify(sql, policy).target is Target.PRIMARY
+    assert _fast.verdict(tokenize("SELECT id FROM other WHERE id = 1"), policy) is not None

@@ -127,7 +127,32 @@ def test_a_stream_that_yielded_rows_is_not_retried() -> None:
 def test_a_replica_refusing_a_read_that_writes_reruns_it_on_the_primary() -> None:
     call = ReadCall([R1, R2], P)
     call.first()
-    assert call.failed(R1, Failed(refused(), sent=False, broken=False)) == Rerun(R1)
+    assert call.failed(R1, Failed(refused(), sent=False, broken=False)) == Rerun(R1, "25006")
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "message"),
+    [
+        ("0A000", "cannot access temporary or unlogged relations during recovery"),
+        ("55000", "recovery is in progress"),
+        ("XX000", "cannot assign TransactionIds during recovery"),
+    ],
+)
+def test_every_standby_refusal_reruns_on_the_primary_with_its_sqlstate(
+    sqlstate: str, message: str
+) -> None:
+    error = psycopg.errors.lookup(sqlstate)(message)
+    call = ReadCall([R1, R2], P)
+    call.first()
+    # Not the next replica: every standby would refuse it the same way.
+    assert call.failed(R1, Failed(error, sent=False, broken=False)) == Rerun(R1, sqlstate)
+
+
+def test_an_error_of_the_same_sqlstate_that_is_not_a_refusal_is_the_callers() -> None:
+    error = psycopg.errors.FeatureNotSupported("cannot use an aggregate in a WHERE clause")
+    call = ReadCall([R1, R2], P)
+    call.first()
+    assert call.failed(R1, Failed(error, sent=False, broken=False)) == Raise(error)
 
 
 def test_the_primary_refusing_a_read_raises() -> None:
@@ -140,7 +165,14 @@ def test_the_primary_refusing_a_read_raises() -> None:
 
 
 def test_every_read_outcome_has_an_action() -> None:
-    errors = [lost(), shutdown(), refused(), duplicate(), too_many_parameters()]
+    errors = [
+        lost(),
+        shutdown(),
+        refused(),
+        psycopg.errors.InternalError_("cannot assign OIDs during recovery"),
+        duplicate(),
+        too_many_parameters(),
+    ]
     for error, sent, broken, position in itertools.product(
         errors, (False, True), (False, True), range(3)
     ):
@@ -224,7 +256,14 @@ def test_a_stream_on_the_primary_is_rerun_until_a_row_reached_the_caller() -> No
 
 
 def test_every_write_outcome_has_an_action() -> None:
-    errors = [lost(), shutdown(), refused(), duplicate(), too_many_parameters()]
+    errors = [
+        lost(),
+        shutdown(),
+        refused(),
+        psycopg.errors.InternalError_("cannot assign OIDs during recovery"),
+        duplicate(),
+        too_many_parameters(),
+    ]
     for error, sent, broken, now, read in itertools.product(
         errors, (False, True), (False, True), (1.0, 31.0), (False, True)
     ):

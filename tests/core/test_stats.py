@@ -14,18 +14,28 @@ def test_counts_per_node_and_totals() -> None:
     stats.routed("replica1", "a read-only query")
     stats.routed("replica1", "a read-only query")
     stats.error("replica1")
-    stats.misroute("replica1")
+    stats.misroute("replica1", "0A000")
     stats.error("primary")
 
     assert stats.node("primary") == {"routed": 1, "errors": 1, "misroutes": 0}
     assert stats.node("replica1") == {"routed": 2, "errors": 1, "misroutes": 1}
     assert stats.node("never-used") == {"routed": 0, "errors": 0, "misroutes": 0}
-    assert stats.totals() == {"routed": 3, "errors": 2, "misroutes": 1}
+    assert stats.totals() == {
+        "routed": 3,
+        "errors": 2,
+        "misroutes": 1,
+        "misroutes_by_sqlstate": {"0A000": 1},
+    }
 
 
 def test_a_fresh_stats_is_all_zeros() -> None:
     stats = RoutingStats()
-    assert stats.totals() == {"routed": 0, "errors": 0, "misroutes": 0}
+    assert stats.totals() == {
+        "routed": 0,
+        "errors": 0,
+        "misroutes": 0,
+        "misroutes_by_sqlstate": {},
+    }
     assert stats.reasons() == {}
 
 
@@ -54,7 +64,7 @@ class _ReadYieldsCounter(Counter[str]):
 
 def test_counts_stay_exact_across_threads_with_the_lock_a_sync_cluster_passes() -> None:
     stats = RoutingStats(threading.Lock())
-    for attr in ("_routed", "_errors", "_misroutes", "_reasons"):
+    for attr in ("_routed", "_errors", "_misroutes", "_refusals", "_reasons"):
         setattr(stats, attr, _ReadYieldsCounter())
     threads, per_thread = 8, 10_000
 
@@ -62,7 +72,7 @@ def test_counts_stay_exact_across_threads_with_the_lock_a_sync_cluster_passes() 
         for i in range(per_thread):
             stats.routed(f"n{i % 2}", "a read-only query")
             stats.error("n0")
-            stats.misroute("n1")
+            stats.misroute("n1", "25006")
 
     workers = [threading.Thread(target=work) for _ in range(threads)]
     for worker in workers:
@@ -71,7 +81,12 @@ def test_counts_stay_exact_across_threads_with_the_lock_a_sync_cluster_passes() 
         worker.join()
 
     total = threads * per_thread
-    assert stats.totals() == {"routed": total, "errors": total, "misroutes": total}
+    assert stats.totals() == {
+        "routed": total,
+        "errors": total,
+        "misroutes": total,
+        "misroutes_by_sqlstate": {"25006": total},
+    }
     assert stats.reasons() == {"a read-only query": total}
     assert stats.node("n0") == {"routed": total // 2, "errors": total, "misroutes": 0}
     assert stats.node("n1") == {"routed": total // 2, "errors": 0, "misroutes": total}
