@@ -44,10 +44,14 @@ _PG_FUNCTION_PARSERS = {
 
 # The names whose special parser is not PostgreSQL's, upper case.
 _FOREIGN = frozenset(PostgresParser.FUNCTION_PARSERS) - _PG_FUNCTION_PARSERS
-# Finds them in a statement's text, before any token is looked at (the common case: none).
+# Finds them in a statement's lower-cased text (twice as quick as re.IGNORECASE),
+# before any token is looked at (the common case: none). Lower-casing turns no
+# character into or out of a word character but for a few non-ASCII letters,
+# where it can only find more: a prefilter, the tokens decide.
 _FOREIGN_WORD = re.compile(
-    r"(?<![\w$])(?:" + "|".join(sorted(_FOREIGN, key=len, reverse=True)) + r")(?![\w$])",
-    re.IGNORECASE,
+    r"(?<![\w$])(?:"
+    + "|".join(sorted((n.lower() for n in _FOREIGN), key=len, reverse=True))
+    + r")(?![\w$])"
 )
 # A PostgreSQL statement cannot hold a NUL character: no real name ends with it.
 _MARK = "\x00"
@@ -158,7 +162,7 @@ def tokenize(sql: str) -> list[Token]:
 def parse(tokens: Sequence[Token], sql: str) -> exp.Expr | None:
     """Parse one statement's tokens; raises sqlglot's errors."""
     todo = list(tokens)
-    marked = _FOREIGN_WORD.search(sql) is not None and _mark(todo)
+    marked = _FOREIGN_WORD.search(sql.lower()) is not None and _mark(todo)
     trees = _local.parser.parse(todo, sql)
     if len(trees) != 1:
         return None
