@@ -33,9 +33,10 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
         if key in ratios:
             out[name] = ratios[key]["ratio"]
     if "classification" in results:
-        out["classification: uncached / sqlglot.parse_one"] = results["classification"][
-            "uncached_over_parse"
-        ]
+        c = results["classification"]
+        out["classification: uncached / sqlglot.parse_one"] = c["uncached_over_parse"]
+        if "uncached_over_pure_parse" in c:
+            out["classification: uncached / pure-Python parse_one"] = c["uncached_over_pure_parse"]
     figures = results.get("throughput", {})
     for n in (1, 2):
         cluster, acluster, pgpool = (
@@ -103,15 +104,36 @@ def _overhead(section: dict[str, Any], settings: dict[str, Any]) -> list[str]:
 def _classification(c: dict[str, Any]) -> list[str]:
     huge = c["huge"]
     lines = ["## 2. Classification (no database)", ""]
-    rows = [
-        ["cached hit", f"{c['cached_us']:.2f}"],
-        [
-            f"uncached, routing corpus ({c['corpus_statements']} statements)",
-            f"{c['uncached_us']:.1f}",
-        ],
-        ["`sqlglot.parse_one`, same corpus", f"{c['sqlglot_parse_us']:.1f}"],
-        ["uncached / parse_one", f"{c['uncached_over_parse']:.2f}"],
-    ]
+    n = c["corpus_statements"]
+    rows = [["cached hit", f"{c['cached_us']:.2f}"]]
+    if "pure_parse_us" in c:
+        compiled = "with sqlglotc" if c["sqlglotc"] else "pure Python: sqlglotc is not installed"
+        rows += [
+            [
+                f"`sqlglot.parse_one`, routing corpus ({n} statements), pure Python",
+                f"{c['pure_parse_us']:.1f}",
+            ],
+            ["uncached classification, same corpus, pure Python", f"{c['pure_uncached_us']:.1f}"],
+            [f"uncached classification, same corpus, {compiled}", f"{c['uncached_us']:.1f}"],
+            [f"`sqlglot.parse_one`, same corpus, {compiled}", f"{c['parse_us']:.1f}"],
+            ["uncached / pure-Python parse_one", f"{c['uncached_over_pure_parse']:.2f}"],
+        ]
+    else:  # a report of an earlier run
+        rows += [
+            [f"uncached, routing corpus ({n} statements)", f"{c['uncached_us']:.1f}"],
+            ["`sqlglot.parse_one`, same corpus", f"{c['sqlglot_parse_us']:.1f}"],
+        ]
+    rows.append(["uncached / parse_one (same process)", f"{c['uncached_over_parse']:.2f}"])
+    if "inlined" in c:
+        w = c["inlined"]
+        rows += [
+            [
+                f"inlined literals: {w['statements']:,} plain SELECTs of {w['shapes']} shapes,"
+                f" hit rate {w['hit_rate']:.1%} (exact-text keys: {w['exact_hit_rate']:.1%})",
+                f"{w['us_per_statement']:.2f}",
+            ],
+            ["the same again, warm cache", f"{w['warm_us_per_statement']:.2f}"],
+        ]
     for key, what in (("insert", "INSERT ... VALUES"), ("in_list_select", "SELECT ... IN (...)")):
         h = huge[key]
         rows.append([f"{h['megabytes']:.1f} MB {what} (→ {h['target']})", f"{h['us']:,.0f}"])

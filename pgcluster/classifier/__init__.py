@@ -13,6 +13,8 @@ Layout:
   and the scan alike;
 - `_analyze`: the leading keyword from sqlglot's tokens, then SHOW / EXPLAIN /
   COPY by their tokens and reads by their parsed tree (or `_scan.sure()`);
+- `_fast`: the plain ``SELECT cols FROM t WHERE col = %s ...`` of ORMs, read from
+  their tokens with no parse, where the parse would say the same (else it declines);
 - `_rules`: the table of statements decided by their leading keyword;
 - `_knowledge`: what is known of functions and relations (curated lists);
 - `_builtin_functions`: volatility of PostgreSQL's functions (``pg_proc``), and
@@ -22,9 +24,11 @@ Layout:
 - `_scan`: the linear token scan for statements too large to parse, and
   `sure()`, the strict scan that reads what sqlglot cannot tokenize or parse
   (`_analyze._unparsable`): a replica only for a read it can vouch for;
-- `_sqlglot`: the only module that talks to sqlglot (and silences its logger).
+- `_sqlglot`: the only module that talks to sqlglot (and silences its logger);
+  the same with or without sqlglotc, its compiled modules
+  (tests/classifier/test_sqlglotc.py).
 
-Imports go one way, no cycle: `_classify` -> `_analyze` -> `_scan` ->
+Imports go one way, no cycle: `_classify` -> `_analyze` -> `_fast`, `_scan` ->
 `_rules`, `_knowledge` -> `_verdict` -> `_route` (tests/classifier/test_route_movable.py).
 """
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from . import _scan
+from . import _fast, _scan
 from ._knowledge import (
     NODE_RELATIONS,
     NODE_SETTINGS,
@@ -50,6 +50,10 @@ def classify_text(sql: str, policy: Policy) -> Verdict:
     except Exception:
         verdict = _scan.sure(sql, policy)
         return _unparsable("could not be tokenized", verdict)
+    if ";" not in sql:  # one statement (or none): no need to split the tokens
+        if not tokens:
+            raise EmptyStatement
+        return statement(tokens, sql, policy)
     statements: list[list[Token]] = [[]]
     for tok in tokens:
         if tok.token_type is TokenType.SEMICOLON:
@@ -294,6 +298,9 @@ def _schema_of(node: exp.Expr) -> str | None:
 
 
 def _query(tokens: Sequence[Token], sql: str, policy: Policy) -> Verdict:
+    fast = _fast.verdict(tokens, policy)  # the ORMs' plain SELECTs, without a parse
+    if fast is not None:
+        return fast
     try:
         tree = parse(tokens, sql)
     except Exception:

@@ -129,7 +129,8 @@ class Policy:
     function_catalog: Mapping[str, str] | None = field(default=None, hash=False)
     max_parse_size: int = 65536
     relation_catalog: Mapping[str, str] | None = field(default=None, hash=False)
-    _cache: OrderedDict[str, Route] = field(
+    # Keyed by the exact text, or by (shape,) for a plain SELECT (_classify.shape_key).
+    _cache: OrderedDict[str | tuple[str], Route] = field(
         default_factory=OrderedDict, init=False, repr=False, compare=False, hash=False
     )
     _lock: threading.Lock = field(

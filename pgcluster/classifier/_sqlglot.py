@@ -5,10 +5,14 @@ quoted identifiers and comments are single tokens, so words inside them never
 count) and its parser for the statements that may be reads. Its regenerated
 SQL is never used.
 
-The parser is sqlglot's postgres parser minus the special function parsers
-for names that are not PostgreSQL functions (``MATCH``, ``ARGMAX``,
-``TRY_CAST``, ...): those parse as ordinary calls, so a user function with
-such a name is still seen as a call of an unknown function.
+The parser is sqlglot's postgres parser, but a call of a name that sqlglot
+parses specially and PostgreSQL does not have (``MATCH``, ``ARGMAX``,
+``TRY_CAST``, ...) parses as an ordinary call, so a user function with such a
+name is still seen as a call of an unknown function. With sqlglotc (sqlglot's
+mypyc-compiled modules, the ``sqlglot[c]`` extra) the parser classes are
+compiled and cannot be subclassed, so this is done on the tokens, the same way
+with or without it: such a name's token gets a mark that no special parser
+knows, and the mark is taken off the parsed tree again.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
@@ -37,16 +42,36 @@ _PG_FUNCTION_PARSERS = {
 }  # fmt: skip
 
 
+# The names whose special parser is not PostgreSQL's, upper case.
+_FOREIGN = frozenset(PostgresParser.FUNCTION_PARSERS) - _PG_FUNCTION_PARSERS
+# Finds them in a statement's lower-cased text (twice as quick as re.IGNORECASE),
+# before any token is looked at (the common case: none). Lower-casing turns no
+# character into or out of a word character but for a few non-ASCII letters,
+# where it can only find more: a prefilter, the tokens decide.
+_FOREIGN_WORD = re.compile(
+    r"(?<![\w$])(?:"
+    + "|".join(sorted((n.lower() for n in _FOREIGN), key=len, reverse=True))
+    + r")(?![\w$])"
+)
+# A PostgreSQL statement cannot hold a NUL character: no real name ends with it.
+_MARK = "\x00"
+
+
 class _Tokenizer(Postgres.Tokenizer):
     # sqlglot swallows the rest of a statement that starts with EXPLAIN, SHOW,
     # FETCH, EXECUTE, LOCK, DO, CALL... into one string token: we want its words.
     COMMANDS: ClassVar[set[TokenType]] = set()
 
 
-class _Parser(PostgresParser):
-    FUNCTION_PARSERS: ClassVar[dict[str, Any]] = {
-        k: v for k, v in PostgresParser.FUNCTION_PARSERS.items() if k in _PG_FUNCTION_PARSERS
-    }
+class _Local(threading.local):
+    """One tokenizer and one parser per thread: building them costs more than a short parse."""
+
+    def __init__(self) -> None:
+        self.tokenizer = _Tokenizer(dialect=_DIALECT)
+        self.parser = PostgresParser(dialect=_DIALECT)
+
+
+_local = _Local()
 
 
 _in_classify: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -87,7 +112,7 @@ _PARAM = re.compile(r"(?<![\w$@])\$(?=\d)")
 
 def _sqlglot_tokens(sql: str) -> list[Token]:
     try:
-        tokens: list[Token] = _Tokenizer(dialect=_DIALECT).tokenize(sql)
+        tokens: list[Token] = _local.tokenizer.tokenize(sql)
         return tokens
     except TokenError:
         if not _PARAM.search(sql):
@@ -99,7 +124,7 @@ def _sqlglot_tokens(sql: str) -> list[Token]:
     # same offsets, come out (a "$" inside a string or a comment changes nothing
     # the classifier reads; a quoted identifier gets its text back below).
     fixed = _PARAM.sub("@", sql)
-    tokens = _Tokenizer(dialect=_DIALECT).tokenize(fixed)
+    tokens = _local.tokenizer.tokenize(fixed)
     for tok in tokens:
         if tok.token_type is TokenType.PARAMETER and tok.text == "@" and sql[tok.start] == "$":
             tok.text = "$"
@@ -111,7 +136,10 @@ def _sqlglot_tokens(sql: str) -> list[Token]:
 def tokenize(sql: str) -> list[Token]:
     """sqlglot's postgres tokens, with psycopg's ``%b``/``%t``/``%%`` made parseable."""
     tokens = _sqlglot_tokens(sql)
-    if any(t.token_type is TokenType.MOD for t in tokens):
+    # Only "%b", "%t" and "%%" need a change: their text says so, quicker than the tokens.
+    if ("%b" in sql or "%t" in sql or "%%" in sql) and any(
+        t.token_type is TokenType.MOD for t in tokens
+    ):
         out: list[Token] = []
         i = 0
         n = len(tokens)
@@ -133,9 +161,43 @@ def tokenize(sql: str) -> list[Token]:
 
 def parse(tokens: Sequence[Token], sql: str) -> exp.Expr | None:
     """Parse one statement's tokens; raises sqlglot's errors."""
-    parser = _Parser(dialect=_DIALECT)
-    trees = parser.parse(list(tokens), sql)
+    todo = list(tokens)
+    marked = _FOREIGN_WORD.search(sql.lower()) is not None and _mark(todo)
+    trees = _local.parser.parse(todo, sql)
     if len(trees) != 1:
         return None
     tree: exp.Expr | None = trees[0]
+    if marked and tree is not None:
+        _unmark(tree)
     return tree
+
+
+def _mark(tokens: list[Token]) -> bool:
+    """Mark the foreign names called in *tokens* (a copy each); whether there was one."""
+    marked = False
+    for i in range(len(tokens) - 1):
+        tok = tokens[i]
+        if (
+            tokens[i + 1].token_type is TokenType.L_PAREN
+            and tok.token_type is not TokenType.STRING
+            and str(tok.text).upper() in _FOREIGN
+        ):
+            tokens[i] = Token(
+                tok.token_type,
+                tok.text + _MARK,
+                tok.line,
+                tok.col,
+                tok.start,
+                tok.end,
+                tok.comments,
+            )
+            marked = True
+    return marked
+
+
+def _unmark(tree: exp.Expr) -> None:
+    """Take the marks off every name of the parsed tree."""
+    for node in tree.walk():
+        for key, value in node.args.items():
+            if isinstance(value, str) and value.endswith(_MARK):
+                node.set(key, value[: -len(_MARK)])

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from bench import classify as bench_classify
 from bench import run, stats
 from bench.pgpool import Pgpool, config, find_pgpool
 from pgcluster.testing import LocalCluster
@@ -102,3 +103,13 @@ def test_quick_run_writes_the_report(tmp_path: Path) -> None:
     page = (tmp_path / "benchmarks.md").read_text()
     assert "| pgcluster.Cluster.query |" in page
     assert "python -m bench --quick" in page
+
+
+def test_classification_figures_have_their_pure_and_inlined_parts() -> None:
+    pure = bench_classify.pure_round()
+    assert pure["compiled"] is False  # tools/sqlglot_pure.py loaded the .py files
+    assert pure["uncached_us"] > 0
+    assert pure["parse_us"] > 0
+    inlined = bench_classify.inlined(500)
+    assert inlined["exact_hit_rate"] < inlined["hit_rate"]
+    assert inlined["cache_entries"] <= len(bench_classify._SHAPES) + 5
