@@ -83,6 +83,7 @@ _NOT_CALLS = frozenset(
         "ON",
         "JOIN",
         "FROM",
+        "FOR",  # COLLATION FOR (expr), substring(x FROM 1 FOR (n))
         "LATERAL",
         "AND",
         "OR",

@@ -56,6 +56,7 @@ def test_regress_reads_go_to_a_replica() -> None:
         "SELECT 1 = ALL ('{1,2}'), box '(0,0),(1,1)'",
         "SELECT a OPERATOR(pg_catalog.+) b, box '(0,0),(1,1)' FROM t",
         "SELECT * FROM t WHERE a != 1 AND b ~<=~ c",  # PostgreSQL reads != as <>
+        "SELECT collation for ('foo')",  # FOR is syntax there, not a call of for()
     ],
 )
 def test_scan_reads_what_sqlglot_cannot(statement: str) -> None:
@@ -66,6 +67,8 @@ def test_scan_reads_what_sqlglot_cannot(statement: str) -> None:
 
 # Writes, locks, session state and unknown code hidden behind syntax sqlglot fails on.
 HIDDEN_WRITES = [
+    "SELECT collation for ('a') FROM t FOR UPDATE",
+    "SELECT collation for ('a') FROM t FOR NO KEY UPDATE OF t",
     "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d WHERE a ~<=~ b",
     "WITH d AS (INSERT INTO t VALUES (box '(0,0),(1,1)') RETURNING *) SELECT * FROM d",
     "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT xmlparse(content '<a/>') FROM u",
