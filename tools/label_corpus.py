@@ -19,8 +19,8 @@ for each statement:
    standby with autocommit;
 3. it runs on the standby, in a transaction rolled back: ``replica`` if it
    runs, ``primary`` (class ``write``) if the standby refuses it as a standby
-   does (25006, 55000, 0A000, or a message saying "during recovery" or "hot
-   standby"); any other error on the standby drops it.
+   does (`pgcluster._core.faults.standby_refusal`, the rule of the cluster's
+   safety net); any other error on the standby drops it.
 
 Rows are written sorted by source then statement; the category column is
 ``<class>:<keyword>`` (``read:select``, ``write:insert``, ``session:set``, ...).
@@ -39,6 +39,8 @@ from typing import Any, NamedTuple
 
 import psycopg
 from psycopg.conninfo import make_conninfo
+
+from pgcluster._core.faults import standby_refusal
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "classifier" / "data"
@@ -75,7 +77,6 @@ HEADER = """\
 #   postgres_exporter = queries of prometheus-community/postgres_exporter's collectors.
 """
 
-STANDBY_REFUSALS = frozenset({"25006", "55000", "0A000"})
 # On the primary: the statement is valid, only the session is not in the state it needs.
 STATE_ERRORS = frozenset({"25001", "25P01", "3B001", "34000", "26000", "55000", "0A000"})
 
@@ -190,11 +191,6 @@ def rule_class(sql: str) -> str | None:
     return found
 
 
-def _is_refusal(exc: psycopg.Error) -> bool:
-    text = str(exc)
-    return exc.sqlstate in STANDBY_REFUSALS or ("during recovery" in text or "hot standby" in text)
-
-
 def _run(conn: psycopg.Connection[Any], sql: str) -> None:
     with conn.cursor() as cur:
         if re.match(r"(?is)\s*copy\b.*\b(to\s+stdout|from\s+stdin)", sql):
@@ -258,7 +254,7 @@ class Labeller:
         err = self._try(1, sql, autocommit)
         if err is None:
             return Row("replica", f"read:{kw}", source, sql)
-        if _is_refusal(err):
+        if standby_refusal(err) is not None:  # the rule of the cluster's safety net
             return Row("primary", f"write:{kw}", source, sql)
         self.dropped[f"fails on the standby only: {err.sqlstate}"] += 1
         return None
